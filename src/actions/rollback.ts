@@ -1,0 +1,6 @@
+import { ModelshipError } from '../errors.js';
+import { runAction } from './runner.js';
+
+await runAction(async () => {
+  throw new ModelshipError('NOT_IMPLEMENTED', 'The rollback action is not available in this build yet.');
+});
