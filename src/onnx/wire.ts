@@ -28,6 +28,11 @@ export const MAX_DEPTH = 64;
 const DECODE_HINT =
   'The file is not a valid ONNX protobuf (truncated, corrupted, or not a model). Re-export the model, and if it is stored with Git LFS, run `git lfs pull`.';
 
+/** The one shape of a decoding error: what was wrong, and where. */
+export function decodeError(subject: string, what: string, at: number): ModelshipError {
+  return new ModelshipError('ONNX_DECODE', `Cannot decode ${subject}: ${what} at byte ${at}`, DECODE_HINT);
+}
+
 export class WireReader {
   pos: number;
   private readonly view: DataView;
@@ -45,7 +50,7 @@ export class WireReader {
   }
 
   fail(what: string, at: number = this.pos): never {
-    throw new ModelshipError('ONNX_DECODE', `Cannot decode ${this.subject}: ${what} at byte ${at}`, DECODE_HINT);
+    throw decodeError(this.subject, what, at);
   }
 
   get done(): boolean {
