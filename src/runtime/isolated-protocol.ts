@@ -2,7 +2,7 @@
  * Messages between validate and the isolated runtime process (structured clone over IPC, so typed arrays
  * cross as they are). The child answers each stage as it finishes; a stage that never answers crashed or hung.
  */
-import type { TensorValue } from './tensor.js';
+import type { Signature, TensorValue } from './tensor.js';
 
 export interface IsolatedRequest {
   /** The model file; the child loads it from disk so the parent never holds the runtime's copy of the weights. */
@@ -18,15 +18,17 @@ export interface IsolatedRequest {
     feeds: Record<string, TensorValue>;
     fetches: string[];
     runs: number;
-    /** Stop early once the runs have taken this long. */
+    /** Stop early (after at least 3 runs) once the runs have taken this long. */
     budgetMs: number;
   };
 }
 
-export type IsolatedStage = 'load' | 'smoke' | 'latency';
+/** `runtime`: finding (or provisioning) onnxruntime-node, which is not the model's doing. */
+export type IsolatedStage = 'runtime' | 'load' | 'smoke' | 'latency';
 
 export type IsolatedMessage =
-  | { type: 'loaded'; ms: number; inputNames: string[]; outputNames: string[] }
+  | { type: 'runtime'; source: string; dir: string }
+  | { type: 'loaded'; ms: number; signature: Signature }
   | { type: 'smoked'; ms: number; outputs: Record<string, TensorValue> }
   | { type: 'timed'; samples: number[] }
   | { type: 'error'; stage: IsolatedStage; message: string }

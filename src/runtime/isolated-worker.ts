@@ -3,11 +3,10 @@
  * to its parent and exits. Whatever the native runtime does to this process (abort, segfault, spin) stays
  * here; src/runtime/isolated.ts turns it into a verdict.
  */
-import type { InferenceSession } from 'onnxruntime-node';
+import { describeError } from '../errors.js';
 import type { IsolatedMessage, IsolatedRequest, IsolatedStage } from './isolated-protocol.js';
-import { loadOnnxRuntime } from './onnxruntime.js';
-import { fromOrtTensor, toOrtTensor } from './convert.js';
-import type { TensorValue } from './tensor.js';
+import { loadOnnxRuntimeWithSource } from './onnxruntime.js';
+import { openSession, type ModelSession } from './session.js';
 
 const send = (message: IsolatedMessage): Promise<void> =>
   new Promise((resolve) => {
@@ -15,38 +14,27 @@ const send = (message: IsolatedMessage): Promise<void> =>
     process.send(message, undefined, {}, () => resolve());
   });
 
-const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
 async function serve(request: IsolatedRequest): Promise<void> {
-  let stage: IsolatedStage = 'load';
-  let session: InferenceSession | undefined;
+  let stage: IsolatedStage = 'runtime';
+  let session: ModelSession | undefined;
   try {
-    const ort = await loadOnnxRuntime();
+    const { source, dir } = await loadOnnxRuntimeWithSource();
+    await send({ type: 'runtime', source, dir });
+
+    stage = 'load';
     const started = performance.now();
-    session = await ort.InferenceSession.create(request.modelPath, { logSeverityLevel: 3 });
-    await send({
-      type: 'loaded',
-      ms: performance.now() - started,
-      inputNames: [...session.inputNames],
-      outputNames: [...session.outputNames],
-    });
-    const feedsOf = (feeds: Record<string, TensorValue>) =>
-      Object.fromEntries(Object.entries(feeds).map(([name, value]) => [name, toOrtTensor(ort, value)]));
+    session = await openSession(request.modelPath);
+    await send({ type: 'loaded', ms: performance.now() - started, signature: session.signature });
 
     if (request.smoke) {
       stage = 'smoke';
-      const feeds = feedsOf(request.smoke.feeds);
       const begun = performance.now();
-      const results = await session.run(feeds, request.smoke.fetches);
-      const ms = performance.now() - begun;
-      const outputs: Record<string, TensorValue> = {};
-      for (const [name, tensor] of Object.entries(results)) outputs[name] = fromOrtTensor(tensor);
-      await send({ type: 'smoked', ms, outputs });
+      const outputs = await session.run(request.smoke.feeds, request.smoke.fetches);
+      await send({ type: 'smoked', ms: performance.now() - begun, outputs });
     }
     if (request.latency) {
       stage = 'latency';
-      const { runs, budgetMs, fetches } = request.latency;
-      const feeds = feedsOf(request.latency.feeds);
+      const { feeds, fetches, runs, budgetMs } = request.latency;
       await session.run(feeds, fetches);
       const samples: number[] = [];
       const begun = performance.now();
@@ -58,7 +46,7 @@ async function serve(request: IsolatedRequest): Promise<void> {
       await send({ type: 'timed', samples });
     }
   } catch (error) {
-    await send({ type: 'error', stage, message: describe(error) });
+    await send({ type: 'error', stage, message: describeError(error) });
   }
   try {
     await session?.release();
@@ -72,3 +60,5 @@ async function serve(request: IsolatedRequest): Promise<void> {
 process.once('message', (request: IsolatedRequest) => {
   void serve(request);
 });
+// Without a parent nobody waits for the verdict: stop instead of loading on as an orphan.
+process.once('disconnect', () => process.exit(0));

@@ -6,6 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ModelshipError } from '../errors.js';
+import { concatBatch, numberToFloat16, tensorFromNested, TYPED_ARRAYS } from '../runtime/convert.js';
 import type { OipDatatype } from '../runtime/datatypes.js';
 import type { Signature, TensorData, TensorSignature, TensorValue } from '../runtime/tensor.js';
 import { formatShape } from './signature-match.js';
@@ -26,34 +27,9 @@ export interface FixtureRow {
 const isVariable = (dim: number | string): boolean => typeof dim === 'string' || dim < 0;
 
 function allocate(datatype: OipDatatype, count: number): TensorData {
-  switch (datatype) {
-    case 'FP32':
-      return new Float32Array(count);
-    case 'FP64':
-      return new Float64Array(count);
-    case 'FP16':
-      return new Uint16Array(count);
-    case 'INT8':
-      return new Int8Array(count);
-    case 'UINT8':
-      return new Uint8Array(count);
-    case 'INT16':
-      return new Int16Array(count);
-    case 'UINT16':
-      return new Uint16Array(count);
-    case 'INT32':
-      return new Int32Array(count);
-    case 'UINT32':
-      return new Uint32Array(count);
-    case 'INT64':
-      return new BigInt64Array(count);
-    case 'UINT64':
-      return new BigUint64Array(count);
-    case 'BOOL':
-      return new Array<boolean>(count).fill(false);
-    case 'BYTES':
-      return new Array<string>(count).fill('');
-  }
+  if (datatype === 'BOOL') return new Array<boolean>(count).fill(false);
+  if (datatype === 'BYTES') return new Array<string>(count).fill('');
+  return new TYPED_ARRAYS[datatype](count);
 }
 
 /** A deterministic stream of numbers in [0, 1): the same model always sees the same inputs. */
@@ -66,14 +42,6 @@ function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
   };
-}
-
-/** IEEE half-precision bits of a value in [0, 1), enough for made-up inputs. */
-function halfBits(value: number): number {
-  if (value === 0) return 0;
-  const exponent = Math.floor(Math.log2(value));
-  const mantissa = Math.round((value / 2 ** exponent - 1) * 1024);
-  return ((exponent + 15) << 10) | Math.min(mantissa, 1023);
 }
 
 /**
@@ -97,7 +65,7 @@ export function synthesizeFeeds(inputs: readonly TensorSignature[], batch = 1): 
     if (data instanceof Float32Array || data instanceof Float64Array) {
       for (let i = 0; i < count; i++) data[i] = random();
     } else if (input.datatype === 'FP16') {
-      for (let i = 0; i < count; i++) (data as Uint16Array)[i] = halfBits(random());
+      for (let i = 0; i < count; i++) (data as Uint16Array)[i] = numberToFloat16(random());
     }
     feeds[input.name] = { datatype: input.datatype, shape, data };
   }
@@ -149,40 +117,15 @@ export async function readFixtureRows(file: string, limit = SMOKE_ROWS): Promise
   return rows;
 }
 
-/** Shape and flattened values of a nested JSON array (a scalar has shape []). */
-function flatten(value: unknown, where: string): { shape: number[]; values: unknown[] } {
-  if (!Array.isArray(value)) return { shape: [], values: [value] };
-  if (value.length === 0) return { shape: [0], values: [] };
-  const parts = value.map((item) => flatten(item, where));
-  const inner = parts[0].shape;
-  for (const part of parts) {
-    if (part.shape.join(',') !== inner.join(',')) throw new Error(`${where} is a ragged array`);
+/** The shape of a nested JSON array (a scalar has shape []); tensorFromNested checks it is not ragged. */
+function shapeOf(value: unknown): number[] {
+  const shape: number[] = [];
+  let level = value;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    level = level[0];
   }
-  return { shape: [value.length, ...inner], values: parts.flatMap((part) => part.values) };
-}
-
-function fill(datatype: OipDatatype, values: unknown[], where: string): TensorData {
-  const data = allocate(datatype, values.length);
-  for (const [i, value] of values.entries()) {
-    if (datatype === 'BYTES') {
-      if (typeof value !== 'string') throw new Error(`${where} holds ${JSON.stringify(value)} where text is expected`);
-      (data as string[])[i] = value;
-    } else if (datatype === 'BOOL') {
-      if (typeof value !== 'boolean' && value !== 0 && value !== 1) {
-        throw new Error(`${where} holds ${JSON.stringify(value)} where true/false is expected`);
-      }
-      (data as boolean[])[i] = Boolean(value);
-    } else if (typeof value !== 'number') {
-      throw new Error(`${where} holds ${JSON.stringify(value)} where a number is expected`);
-    } else if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
-      data[i] = BigInt(Math.trunc(value));
-    } else if (datatype === 'FP16') {
-      (data as Uint16Array)[i] = halfBits(Math.min(Math.abs(value), 65504));
-    } else {
-      (data as Exclude<TensorData, string[] | boolean[] | BigInt64Array | BigUint64Array>)[i] = value;
-    }
-  }
-  return data;
+  return shape;
 }
 
 /**
@@ -195,41 +138,39 @@ export function feedsFromRows(inputs: readonly TensorSignature[], rows: readonly
   for (const input of inputs) {
     const fixedBatch = input.shape.length > 0 && !isVariable(input.shape[0]) ? (input.shape[0] as number) : undefined;
     const use = fixedBatch !== undefined ? rows.slice(0, Math.max(1, fixedBatch)) : rows;
-    const values: unknown[] = [];
-    let batch = 0;
-    let rowShape: number[] | undefined;
     try {
-      for (const [index, row] of use.entries()) {
-        const where = `fixture row ${row.id ?? index + 1}, input '${input.name}',`;
-        if (!(input.name in row.inputs)) throw new Error(`${where.slice(0, -1)} is missing`);
-        const flat = flatten(row.inputs[input.name], where);
-        let shape = flat.shape;
-        if (shape.length === input.shape.length - 1) shape = [1, ...shape];
-        if (shape.length !== input.shape.length) {
-          throw new Error(`${where} has shape ${formatShape(flat.shape)} but the model expects ${formatShape(input.shape)}`);
+      const tensors = use.map((row, index) => {
+        const where = `fixture row ${row.id ?? index + 1}, input '${input.name}'`;
+        if (!(input.name in row.inputs)) throw new Error(`${where} is missing`);
+        const value = row.inputs[input.name];
+        let shape = shapeOf(value);
+        let data = value;
+        if (shape.length === input.shape.length - 1) {
+          shape = [1, ...shape];
+          data = [value];
         }
-        for (const [axis, dim] of input.shape.entries()) {
-          if (axis > 0 && !isVariable(dim) && dim !== shape[axis]) {
-            throw new Error(`${where} has shape ${formatShape(flat.shape)} but the model expects ${formatShape(input.shape)}`);
-          }
+        const fits =
+          shape.length === input.shape.length &&
+          input.shape.every((dim, axis) => axis === 0 || isVariable(dim) || dim === shape[axis]);
+        if (!fits) {
+          throw new Error(
+            `${where} has shape ${formatShape(shapeOf(value))} but the model expects ${formatShape(input.shape)}`,
+          );
         }
-        if (rowShape && rowShape.slice(1).join(',') !== shape.slice(1).join(',')) {
-          throw new Error(`${where} has shape ${formatShape(shape)}, unlike the rows before it`);
-        }
-        rowShape = shape;
-        batch += shape[0] ?? 1;
-        values.push(...flat.values);
+        return tensorFromNested(input.datatype, shape, data, input.name);
+      });
+      if (tensors.length === 0) throw new Error('the fixture file has no rows');
+      const batched = concatBatch(tensors);
+      if (fixedBatch !== undefined && batched.shape[0] !== fixedBatch) {
+        throw new Error(
+          `input '${input.name}' needs a batch of exactly ${fixedBatch}; the fixture rows give ${batched.shape[0]}`,
+        );
       }
-      if (fixedBatch !== undefined && batch !== fixedBatch) {
-        throw new Error(`input '${input.name}' needs a batch of exactly ${fixedBatch}; the fixture rows give ${batch}`);
-      }
-      const shape = rowShape ? [batch, ...rowShape.slice(1)] : [0];
-      feeds[input.name] = { datatype: input.datatype, shape, data: fill(input.datatype, values, `input '${input.name}'`) };
+      feeds[input.name] = batched;
     } catch (error) {
-      if (error instanceof ModelshipError) throw error;
       throw new ModelshipError(
         'SMOKE_INPUTS',
-        `The fixture rows do not fit the model: ${(error as Error).message}.`,
+        `The fixture rows do not fit the model: ${(error as Error).message.replace(/\.$/, '')}.`,
         'Fix the fixture file, or point the fixtures input at rows for this model.',
       );
     }
