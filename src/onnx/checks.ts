@@ -4,6 +4,7 @@
  * exactly what to fix. Nothing here reads files: external data has its own checks in external-data.ts.
  */
 import { datatypeFromOnnx } from '../runtime/datatypes.js';
+import { elemByteSize } from './decode.js';
 import type { GraphInfo, NodeInfo, OnnxModel, TensorInfo } from './types.js';
 
 export type StructureCheckId =
@@ -43,17 +44,11 @@ const OTHER_ELEM_TYPES: Record<number, string> = {
   22: 'INT4',
   23: 'FLOAT4E2M1',
 };
-const BYTES_PER_ELEMENT: Record<number, number> = { 14: 8, 15: 16, 16: 2, 17: 1, 18: 1, 19: 1, 20: 1 };
-
 export const elemTypeName = (elemType: number): string =>
   datatypeFromOnnx(elemType)?.onnxName ?? OTHER_ELEM_TYPES[elemType] ?? `type ${elemType}`;
 
 /** Bytes per element for fixed-size element types; undefined for strings, sub-byte and unknown types. */
-export function bytesPerElement(elemType: number): number | undefined {
-  const row = datatypeFromOnnx(elemType);
-  if (row) return row.bytes > 0 ? row.bytes : undefined;
-  return BYTES_PER_ELEMENT[elemType];
-}
+export const bytesPerElement = elemByteSize;
 
 /** Element count of a tensor, or undefined when a dim is negative, fractional or the count is not a safe integer. */
 export function elementCount(dims: readonly number[]): number | undefined {
@@ -331,8 +326,18 @@ function checkTensorData(graph: GraphInfo, fail: Report): void {
       }
       continue;
     }
-    if (tensor.storage !== 'raw' || size === undefined) continue;
+    if (size === undefined) continue;
     const expected = count * size;
+    if (tensor.storage === 'typed') {
+      if (tensor.byteSize !== expected) {
+        fail(
+          'structure.raw-data',
+          `${label} declares dims [${tensor.dims.join(', ')}] = ${count} values of ${elemTypeName(tensor.elemType)}, ` +
+            `but holds ${tensor.byteSize / size}. Re-export the model.`,
+        );
+      }
+      continue;
+    }
     const actual = tensor.rawData?.byteLength ?? tensor.byteSize;
     if (actual !== expected) {
       fail(
