@@ -12,7 +12,7 @@ await runAction(async () => {
   core.setOutput(Outputs.irVersion, report.irVersion === null ? '' : String(report.irVersion));
   core.setOutput(Outputs.opset, report.opset === null ? '' : String(report.opset));
   core.setOutput(Outputs.signature, report.signature ? JSON.stringify(report.signature) : '');
-  core.setOutput(Outputs.report, result.reportPath);
+  core.setOutput(Outputs.report, result.reportPath ?? '');
   await core.summary.addRaw(renderValidateSummary(report)).write();
   if (!report.passed) {
     const failed = report.checks.filter((c) => c.status === 'fail' || (report.strict && c.status === 'warn'));

@@ -32,7 +32,11 @@ const number = (flag: string, value: string | undefined): number | undefined => 
   if (value === undefined) return undefined;
   const parsed = Number(value);
   if (!Number.isFinite(parsed)) {
-    throw new ModelshipError('CLI_USAGE', `${flag} must be a number, got '${value}'.`, "Run 'modelship validate --help'.");
+    throw new ModelshipError(
+      'CLI_USAGE',
+      `${flag} must be a number, got '${value}'.`,
+      "Run 'modelship validate --help'.",
+    );
   }
   return parsed;
 };

@@ -98,7 +98,10 @@ export function* allTensors(graph: GraphInfo, where = 'graph'): Generator<{ tens
 }
 
 /** Every node of the model, subgraphs included. */
-export function* allNodes(graph: GraphInfo, where = 'graph'): Generator<{ node: NodeInfo; index: number; where: string }> {
+export function* allNodes(
+  graph: GraphInfo,
+  where = 'graph',
+): Generator<{ node: NodeInfo; index: number; where: string }> {
   for (const [index, node] of graph.nodes.entries()) {
     yield { node, index, where };
     for (const sub of subgraphsOf(node)) {
@@ -227,14 +230,8 @@ function checkNamesAndOrder(scoped: ScopedGraph, outer: ReadonlySet<string>, fai
       seen.add(name);
     }
   };
-  duplicates(
-    graph.inputs.map((v) => v.name).filter(Boolean),
-    'input',
-  );
-  duplicates(
-    graph.outputs.map((v) => v.name).filter(Boolean),
-    'output',
-  );
+  duplicates(graph.inputs.map((v) => v.name).filter(Boolean), 'input');
+  duplicates(graph.outputs.map((v) => v.name).filter(Boolean), 'output');
   duplicates(
     graph.initializers.map((t) => t.name),
     'initializer',
@@ -246,7 +243,10 @@ function checkNamesAndOrder(scoped: ScopedGraph, outer: ReadonlySet<string>, fai
   for (const tensor of graph.initializers) if (!producer.has(tensor.name)) producer.set(tensor.name, 'an initializer');
   for (const name of producer.keys()) {
     if (outer.has(name) && !isMain) {
-      fail('structure.names-unique', `${where}: '${name}' shadows a value of an enclosing graph; names must be unique.`);
+      fail(
+        'structure.names-unique',
+        `${where}: '${name}' shadows a value of an enclosing graph; names must be unique.`,
+      );
     }
   }
   // Where each node output is produced, to tell "defined later" from "never defined".
@@ -275,12 +275,7 @@ function checkNamesAndOrder(scoped: ScopedGraph, outer: ReadonlySet<string>, fai
       }
     }
     for (const sub of subgraphsOf(node)) {
-      checkNamesAndOrder(
-        { graph: sub.graph, where: `${where} > ${label} ${sub.attribute}` },
-        visible,
-        fail,
-        false,
-      );
+      checkNamesAndOrder({ graph: sub.graph, where: `${where} > ${label} ${sub.attribute}` }, visible, fail, false);
     }
     for (const output of node.outputs) {
       if (!output) continue;
@@ -288,7 +283,7 @@ function checkNamesAndOrder(scoped: ScopedGraph, outer: ReadonlySet<string>, fai
       if (previous !== undefined) {
         fail(
           'structure.names-unique',
-          `${where}: '${output}' is produced by ${label} and also by ${previous}; every value must have one producer.`,
+          `${where}: '${output}' is defined by ${previous} and again by ${label}; every value must have one producer (SSA).`,
         );
       } else if (outer.has(output) && !isMain) {
         fail('structure.names-unique', `${where}: ${label} output '${output}' shadows a value of an enclosing graph.`);

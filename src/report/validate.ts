@@ -11,6 +11,37 @@ function counts(checks: readonly CheckResult[]): Record<CheckStatus, number> {
   return tally;
 }
 
+/** A run of checks skipped for the same reason reads as one row. */
+interface Row {
+  status: CheckStatus;
+  ids: string[];
+  title: string;
+  message: string;
+  location?: CheckResult['location'];
+}
+
+function rows(checks: readonly CheckResult[]): Row[] {
+  const out: Row[] = [];
+  for (const check of checks) {
+    const last = out[out.length - 1];
+    if (check.status === 'skip' && last?.status === 'skip' && last.message === check.message) {
+      last.ids.push(check.id);
+      last.title = `${last.ids.length} checks`;
+      continue;
+    }
+    out.push({
+      status: check.status,
+      ids: [check.id],
+      title: check.title,
+      message: check.message,
+      location: check.location,
+    });
+  }
+  return out;
+}
+
+const idsOf = (row: Row) => (row.ids.length === 1 ? row.ids[0] : `${row.ids[0]} … ${row.ids[row.ids.length - 1]}`);
+
 export function validateTally(report: ValidateReport): string {
   const tally = counts(report.checks);
   return [
@@ -27,7 +58,10 @@ function signatureTable(report: ValidateReport): string {
   const rows = (kind: string, tensors: readonly TensorSignature[]) =>
     tensors.map((tensor) => [kind, `\`${tensor.name}\``, tensor.datatype, formatShape(tensor.shape)]);
   const signature = report.signature!;
-  return markdownTable(['', 'name', 'datatype', 'shape'], [...rows('input', signature.inputs), ...rows('output', signature.outputs)]);
+  return markdownTable(
+    ['', 'name', 'datatype', 'shape'],
+    [...rows('input', signature.inputs), ...rows('output', signature.outputs)],
+  );
 }
 
 export function renderValidateSummary(report: ValidateReport): string {
@@ -41,16 +75,21 @@ export function renderValidateSummary(report: ValidateReport): string {
   ].filter(Boolean);
   const table = markdownTable(
     ['', 'check', 'result'],
-    report.checks.map((check) => [
-      statusIcon(check.status),
-      `${check.title} <sub>\`${check.id}\`</sub>`,
-      check.location?.line ? `${check.message} (${check.location.file}:${check.location.line})` : check.message,
+    rows(report.checks).map((row) => [
+      statusIcon(row.status),
+      `${row.title} <sub>\`${idsOf(row)}\`</sub>`,
+      row.location?.line ? `${row.message} (${row.location.file}:${row.location.line})` : row.message,
     ]),
   );
   const parts = [`## ${heading}`, `${facts.join(' · ')} — ${validateTally(report)}`, table];
   for (const check of report.checks) {
     if (check.details?.length) {
-      parts.push(details(`${statusIcon(check.status)} ${check.id}: ${check.details.length} item(s)`, check.details.map((d) => `- ${d}`).join('\n')));
+      parts.push(
+        details(
+          `${statusIcon(check.status)} ${check.id}: ${check.details.length} item(s)`,
+          check.details.map((d) => `- ${d}`).join('\n'),
+        ),
+      );
     }
   }
   if (report.signature) parts.push(details('Signature', signatureTable(report)));
@@ -59,7 +98,10 @@ export function renderValidateSummary(report: ValidateReport): string {
 }
 
 /** Terminal output; `color` paints the status marks. */
-export function renderValidateText(report: ValidateReport, options: { color?: boolean; reportPath?: string } = {}): string {
+export function renderValidateText(
+  report: ValidateReport,
+  options: { color?: boolean; reportPath?: string } = {},
+): string {
   const paint = (code: string, text: string) => (options.color ? `\x1b[${code}m${text}\x1b[0m` : text);
   const mark: Record<CheckStatus, string> = {
     pass: paint('32', '✓'),
@@ -69,11 +111,13 @@ export function renderValidateText(report: ValidateReport, options: { color?: bo
   };
   const width = Math.max(...report.checks.map((check) => check.id.length), 10);
   const lines = [`modelship validate ${report.model}`];
-  for (const check of report.checks) {
-    const where = check.location?.line ? ` (${check.location.file}:${check.location.line})` : '';
-    const text = `${check.message}${where}`;
-    lines.push(`  ${mark[check.status]} ${check.id.padEnd(width)}  ${check.status === 'skip' ? paint('2', text) : text}`);
-    for (const detail of check.details ?? []) lines.push(`  ${' '.repeat(width + 4)}- ${detail}`);
+  const byId = new Map(report.checks.map((check) => [check.id as string, check]));
+  for (const row of rows(report.checks)) {
+    const where = row.location?.line ? ` (${row.location.file}:${row.location.line})` : '';
+    const label = row.ids.length === 1 ? row.ids[0].padEnd(width) : `${row.ids.length} checks`.padEnd(width);
+    const text = `${row.message}${where}`;
+    lines.push(`  ${mark[row.status]} ${label}  ${row.status === 'skip' ? paint('2', text) : text}`);
+    for (const detail of byId.get(row.ids[0])?.details ?? []) lines.push(`  ${' '.repeat(width + 4)}- ${detail}`);
   }
   if (report.signature) {
     const describe = (tensor: TensorSignature) => `${tensor.name} ${tensor.datatype} ${formatShape(tensor.shape)}`;

@@ -18,4 +18,3 @@ export const BUNDLED_RUNTIME: RuntimeSupport = {
   /** Below this default-domain opset the runtime only loads with "legacy support" warnings. */
   minOpset: 7,
 };
-

@@ -56,7 +56,8 @@ export interface ValidateOptions {
 export interface ValidateResult {
   passed: boolean;
   report: ValidateReport;
-  reportPath: string;
+  /** Where the JSON report was written; undefined when there was no model file to write it next to. */
+  reportPath?: string;
   /** Peak resident memory of the isolated runtime process, when it ran. */
   runtimeMaxRssKb?: number;
 }
@@ -113,7 +114,11 @@ export async function validate(options: ValidateOptions, log: Logger): Promise<V
       runtimeMaxRssKb = runtime.childMaxRssKb;
       if (runtime.latency) report.latency = runtime.latency;
     } else if (facts) {
-      checks.skipRemaining('Skipped: the runtime checks were turned off.', ['runtime.load', 'smoke.run', 'smoke.latency']);
+      checks.skipRemaining('Skipped: the runtime checks were turned off.', [
+        'runtime.load',
+        'smoke.run',
+        'smoke.latency',
+      ]);
     }
     report.digest = await digest;
     checkDigest(report.digest, expect, checks);
@@ -122,9 +127,12 @@ export async function validate(options: ValidateOptions, log: Logger): Promise<V
   report.checks = checks.list();
   report.passed = verdict(report.checks, expect.strict);
   for (const check of report.checks) logCheck(check, log);
-  const reportPath = options.reportPath ?? `${modelFile?.path ?? expect.model}.validate.json`;
-  await writeReport(reportPath, report);
-  log.info(`Report: ${reportPath}`);
+  // Next to the model by default; with no model file there is no such place, and the verdict says why.
+  const reportPath = options.reportPath ?? (modelFile ? `${modelFile.path}.validate.json` : undefined);
+  if (reportPath) {
+    await writeReport(reportPath, report);
+    log.info(`Report: ${reportPath}`);
+  }
   return { passed: report.passed, report, reportPath, runtimeMaxRssKb };
 }
 

@@ -58,7 +58,12 @@ export function normalizeDigest(value: string, what = 'expected-digest', locatio
 
 export function checkLatencyLimit(value: number, what = 'max-latency-ms', location?: SourceLocation): number {
   if (!Number.isFinite(value) || value <= 0) {
-    throw new ModelshipError('INPUT_INVALID', `${what} must be a positive number of milliseconds, got ${value}.`, undefined, location);
+    throw new ModelshipError(
+      'INPUT_INVALID',
+      `${what} must be a positive number of milliseconds, got ${value}.`,
+      undefined,
+      location,
+    );
   }
   return value;
 }

@@ -95,7 +95,9 @@ export async function runRuntimeChecks(plan: RuntimePlan, checks: CheckList, log
     };
   }
 
-  log.info(`Loading ${plan.modelPath} in an isolated onnxruntime process (deadline ${seconds(plan.timeoutMs)} per stage)`);
+  log.info(
+    `Loading ${plan.modelPath} in an isolated onnxruntime process (deadline ${seconds(plan.timeoutMs)} per stage)`,
+  );
   const outcome = await runIsolated(request, { timeoutMs: plan.timeoutMs, worker: plan.worker });
   recordLoad(outcome, plan, checks);
   const findings: RuntimeFindings = { childMaxRssKb: outcome.maxRssKb };

@@ -185,7 +185,11 @@ export function firstRow(inputs: readonly TensorSignature[], feeds: Feeds): Feed
     const tensor = feeds[input.name];
     if (!tensor || input.shape.length === 0 || !isVariable(input.shape[0]) || tensor.shape[0] <= 1) continue;
     const per = tensor.data.length / tensor.shape[0];
-    single[input.name] = { ...tensor, shape: [1, ...tensor.shape.slice(1)], data: tensor.data.slice(0, per) as TensorData };
+    single[input.name] = {
+      ...tensor,
+      shape: [1, ...tensor.shape.slice(1)],
+      data: tensor.data.slice(0, per) as TensorData,
+    };
   }
   return single;
 }

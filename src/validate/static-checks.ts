@@ -3,8 +3,14 @@
  * external data and operator domains. They take the bytes already in memory (decoding makes views, not
  * copies) and never throw for anything a model file can contain: every outcome is a check result.
  */
-import { describeError } from '../errors.js';
-import { checkStructure, displayDomain, normalizeDomain, operatorDomains, type RuntimeSupport } from '../onnx/checks.js';
+import { describeError, isModelshipError } from '../errors.js';
+import {
+  checkStructure,
+  displayDomain,
+  normalizeDomain,
+  operatorDomains,
+  type RuntimeSupport,
+} from '../onnx/checks.js';
 import { decodeModel } from '../onnx/decode.js';
 import { checkExternalData, type ExternalDataFile } from '../onnx/external-data.js';
 import { describeLfsPointer, parseLfsPointer } from '../onnx/lfs-pointer.js';
@@ -86,10 +92,11 @@ export async function runStaticChecks(
   try {
     model = decodeModel(bytes);
   } catch (error) {
+    const reason = isModelshipError(error) ? error.message : describeError(error);
     checks.fail(
       'structure.decode',
-      `${context.displayPath} does not decode as an ONNX model: ${describeError(error).replace(/\.?$/, '.')} ` +
-        `A truncated upload, a corrupted file or a file that is not ONNX looks like this; re-export or re-download it.`,
+      `${context.displayPath} does not decode as an ONNX model (${reason}). A truncated upload, a corrupted file ` +
+        `or a file that is not ONNX looks like this; re-export the model or fetch it again.`,
     );
     checks.skipRemaining(skippedBecause(checks.get('structure.decode')!), MODEL_CHECK_IDS);
     return undefined;
@@ -196,7 +203,11 @@ function tensorSignature(model: OnnxModel): Signature {
   const servable = (info: { elemType: number }) => datatypeFromOnnx(info.elemType) !== undefined;
   return signatureOf({
     ...model,
-    graph: { ...model.graph, inputs: model.graph.inputs.filter(servable), outputs: model.graph.outputs.filter(servable) },
+    graph: {
+      ...model.graph,
+      inputs: model.graph.inputs.filter(servable),
+      outputs: model.graph.outputs.filter(servable),
+    },
   });
 }
 
