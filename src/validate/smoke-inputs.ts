@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { ModelshipError } from '../errors.js';
 import { concatBatch, numberToFloat16, tensorFromNested, TYPED_ARRAYS } from '../runtime/convert.js';
 import type { OipDatatype } from '../runtime/datatypes.js';
-import type { Signature, TensorData, TensorSignature, TensorValue } from '../runtime/tensor.js';
+import type { TensorData, TensorSignature, TensorValue } from '../runtime/tensor.js';
 import { formatShape } from './signature-match.js';
 
 export type Feeds = Record<string, TensorValue>;
