@@ -64,6 +64,16 @@ export function defaultWorker(): WorkerEntry {
 
 const STDERR_TAIL = 2000;
 
+/** The last lines of a dead process's stderr that say something: stack frames and banners left out. */
+function stderrTail(stderr: string): string {
+  return stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !/^(\d+: |at |-----|={3,})/.test(line))
+    .slice(-3)
+    .join(' | ');
+}
+
 /** Runtime messages open with the C++ source location and function signature; the reason comes after. */
 export function cleanRuntimeMessage(message: string): string {
   const located = /\/onnxruntime_src\/\S+:\d+ /.exec(message);
@@ -176,7 +186,7 @@ export function runIsolated(request: IsolatedRequest, options: IsolatedOptions):
     // 'close' comes after every IPC message and stderr chunk has been delivered.
     child.on('close', (code, signal) => {
       if (current < stages.length) {
-        const tail = stderr.trim().split('\n').slice(-3).join(' | ');
+        const tail = stderrTail(stderr);
         record(stages[current], {
           ok: false,
           reason: 'crash',
