@@ -87,6 +87,9 @@ describe('good models', () => {
       expect(byId['smoke.run'].message).toContain('made-up inputs');
       expect(report.digest).toBe(await digestModel(path.join(models, name, 'model.onnx')));
       expect(report).toMatchObject({ schema: 'modelship/validate-report@1', irVersion: 8, opset: 17 });
+      // What serving the model takes, measured in the isolated process.
+      expect(report.runtime?.loadMs).toBeGreaterThan(0);
+      expect(report.runtime?.peakRssBytes).toBeGreaterThan(10 * 2 ** 20);
       expect(JSON.parse(await readFile(reportPath!, 'utf8'))).toEqual(report);
     },
   );
@@ -262,6 +265,15 @@ models:
       status: 'fail',
       location: { line: lineOf('max-size:'), file: expect.stringMatching(/small\.yml$/) },
     });
+  });
+
+  test('fixtures in a format the smoke run does not read leave it to made-up inputs, and it says so', async () => {
+    await writeFile(path.join(root, 'csv.yml'), yml.replace('path: data/iris.jsonl', 'path: data/iris.csv'));
+    const { passed, byId } = await run({ config: path.join(root, 'csv.yml'), modelName: 'iris' });
+    expect(passed).toBe(true);
+    expect(byId['smoke.run'].message).toContain(
+      'made-up inputs (configured fixtures data/iris.csv are not JSONL)',
+    );
   });
 
   test('an unknown model name is a CONFIG_MODEL_UNKNOWN error suggesting the right one', async () => {
