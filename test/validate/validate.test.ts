@@ -268,6 +268,7 @@ models:
   });
 
   test('fixtures in a format the smoke run does not read leave it to made-up inputs, and it says so', async () => {
+    await copyFile(path.join(models, 'iris-v1', 'model.onnx'), path.join(root, 'models', 'iris', 'model.onnx'));
     await writeFile(path.join(root, 'csv.yml'), yml.replace('path: data/iris.jsonl', 'path: data/iris.csv'));
     const { passed, byId } = await run({ config: path.join(root, 'csv.yml'), modelName: 'iris' });
     expect(passed).toBe(true);
