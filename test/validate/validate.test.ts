@@ -272,9 +272,7 @@ models:
     await writeFile(path.join(root, 'csv.yml'), yml.replace('path: data/iris.jsonl', 'path: data/iris.csv'));
     const { passed, byId } = await run({ config: path.join(root, 'csv.yml'), modelName: 'iris' });
     expect(passed).toBe(true);
-    expect(byId['smoke.run'].message).toContain(
-      'made-up inputs (configured fixtures data/iris.csv are not JSONL)',
-    );
+    expect(byId['smoke.run'].message).toContain('made-up inputs (configured fixtures data/iris.csv are not JSONL)');
   });
 
   test('an unknown model name is a CONFIG_MODEL_UNKNOWN error suggesting the right one', async () => {
