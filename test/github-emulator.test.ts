@@ -513,6 +513,7 @@ describe('recorded requests and faults', () => {
       status: 201,
     });
     expect(request.headers.authorization).toBe(`token ${EMULATOR_TOKEN}`);
+    expect(request.headers['user-agent']).toMatch(/^modelship /);
   });
 
   it('the client retries a 5xx quickly and never retries a 4xx', async () => {
