@@ -5,7 +5,7 @@ import type { BumpRequest } from '../versioning/bump.js';
 import { resolveCommit } from '../versioning/local-git.js';
 import { parseCommandArgs, terminalLogger, type CliCommand } from './command.js';
 
-const help = `Usage: modelship version <model> --model-name <name> [options]
+const help = `Usage: modelship version [<model>] --model-name <name> [options]
 
 Gives the model its next semantic version as an annotated git tag <name>@v<version>.
 Without a token it tags the git repository holding the model (push the tag yourself);
@@ -17,6 +17,7 @@ Options:
   --prerelease <id>        e.g. rc: 1.3.0-rc.1, then 1.3.0-rc.2
   --report <file>          evaluate's JSON report, for the release's model card
   --first-version <v>      version of a model with none yet: 0.1.0 (default) or 1.0.0
+  --config <file>          modelship.yml (default: the repository's, when it names the model)
   --commit <rev>           commit to tag (default HEAD)
   --dry-run                compute and print; create nothing
   --json                   print the result as JSON
@@ -34,6 +35,7 @@ const options = {
   prerelease: { type: 'string' },
   report: { type: 'string' },
   'first-version': { type: 'string' },
+  config: { type: 'string' },
   commit: { type: 'string' },
   'dry-run': { type: 'boolean' },
   json: { type: 'boolean' },
@@ -86,17 +88,17 @@ export const command: CliCommand = {
     const parsed = parseCommandArgs('version', argv, options, help);
     if (!parsed) return 0;
     const { values, positionals } = parsed;
-    if (positionals.length !== 1) {
+    if (positionals.length > 1 || (positionals.length === 0 && !values.config)) {
       throw new ModelshipError(
         'CLI_USAGE',
         positionals.length === 0 ? 'Which model? Give its path.' : `One model at a time; got ${positionals.length}.`,
-        "Run 'modelship version <model.onnx> --model-name <name>'.",
+        "Run 'modelship version <model.onnx> --model-name <name>' (or '--config modelship.yml' to take the path from there).",
       );
     }
     if (!values['model-name']) {
       throw new ModelshipError('CLI_USAGE', '--model-name is required.', 'e.g. --model-name iris');
     }
-    const model = resolve(positionals[0]);
+    const model = positionals[0] === undefined ? undefined : resolve(positionals[0]);
     const request: VersionOptions = {
       model,
       modelName: values['model-name'],
@@ -104,6 +106,8 @@ export const command: CliCommand = {
       prerelease: values.prerelease,
       report: values.report === undefined ? undefined : resolve(values.report),
       firstVersion: values['first-version'],
+      config: values.config === undefined ? undefined : resolve(values.config),
+      discoverConfig: true,
       dryRun: values['dry-run'] ?? false,
     };
     const token = values.token ?? process.env.GITHUB_TOKEN;
@@ -134,7 +138,7 @@ export const command: CliCommand = {
       );
     }
     const log = terminalLogger({ verbose: values.verbose });
-    if (values.commit) request.commit = await resolveCommit(dirname(model), values.commit);
+    if (values.commit) request.commit = await resolveCommit(model ? dirname(model) : process.cwd(), values.commit);
     const result = await version(request, log);
     process.stdout.write(values.json ? JSON.stringify(ordered(result), null, 2) + '\n' : describe(result) + '\n');
     return 0;

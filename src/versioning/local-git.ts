@@ -3,6 +3,7 @@
  * does without a token. Tags are created locally; pushing them is the user's call.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
 import { ModelshipError } from '../errors.js';
@@ -32,6 +33,10 @@ export function runGit(
     child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' && !existsSync(options.cwd)) {
+        reject(new ModelshipError('GIT_FAILED', `Cannot run git in ${options.cwd}: the folder does not exist.`));
+        return;
+      }
       reject(
         error.code === 'ENOENT'
           ? new ModelshipError(

@@ -1,7 +1,7 @@
 /**
  * The version step in local git mode, against real repositories: real commits, real annotated tags.
  */
-import { writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { memoryLogger } from '../../src/log.js';
@@ -311,5 +311,71 @@ describe('version in a local git repository', () => {
       await writeModel(modelPath, iris());
       await expect(run()).rejects.toMatchObject({ code: 'GIT_NO_COMMIT' });
     });
+  });
+});
+
+describe('version with modelship.yml', () => {
+  it('takes the path, first version, tag prefix and labels from the model entry', async () => {
+    await commitModel(iris(1, ['a', 'b', 'c']));
+    await writeFile(
+      join(repo.dir, 'modelship.yml'),
+      [
+        'models:',
+        '  iris:',
+        '    path: models/iris/model.onnx',
+        '    labels: [setosa, versicolor, virginica]',
+        '    versioning:',
+        "      first-version: '1.0.0'",
+        '      tag-prefix: flowers/iris',
+        '',
+      ].join('\n'),
+    );
+    await repo.commitAll('config');
+    const log = memoryLogger();
+    const result = await version({ modelName: 'iris', workspace: repo.dir, discoverConfig: true }, log);
+    expect(result).toMatchObject({ name: 'iris', version: '1.0.0', tag: 'flowers/iris@v1.0.0', labels });
+    expect(await repo.tags()).toEqual(['flowers/iris@v1.0.0']);
+    expect(log.lines).toContain(`info: Using the settings of 'iris' in ${join(repo.dir, 'modelship.yml')}.`);
+  });
+
+  it('ignores a discovered configuration that does not name the model, and fails on an explicit one', async () => {
+    await commitModel();
+    await writeFile(join(repo.dir, 'modelship.yml'), 'models:\n  mpg:\n    path: models/mpg.onnx\n');
+    await repo.commitAll('config');
+    expect((await run({ discoverConfig: true })).result.version).toBe('0.1.0');
+    await expect(run({ config: join(repo.dir, 'modelship.yml') })).rejects.toMatchObject({
+      code: 'CONFIG_MODEL_UNKNOWN',
+    });
+  });
+});
+
+describe('version of the fixture models', () => {
+  const fixture = (name: string) => join(import.meta.dirname, '..', '..', 'fixtures', 'models', name, 'model.onnx');
+
+  it('bumps patch for retrained weights, major for a renamed input or another model', async () => {
+    const steps: Array<[string, string, string]> = [
+      ['iris-v1', '0.1.0', 'initial'],
+      ['iris-v2', '0.1.1', 'patch'],
+      ['iris-regressed', '0.1.2', 'patch'],
+      ['iris-breaking', '1.0.0', 'major'],
+      ['mpg-v1', '2.0.0', 'major'],
+    ];
+    await mkdir(join(repo.dir, 'models', 'iris'), { recursive: true });
+    for (const [name, expected, bump] of steps) {
+      await copyFile(fixture(name), modelPath);
+      await repo.commitAll(name);
+      const { result } = await run();
+      expect([name, result.version, result.bump]).toEqual([name, expected, bump]);
+      if (name === 'iris-breaking') {
+        expect(result.bumpReason).toBe(
+          "Breaking change: input 'measurements': new required input; input 'features': removed.",
+        );
+      }
+      if (name === 'mpg-v1') expect(result.bumpReason).toContain('no longer declares its labels');
+    }
+    // Back to iris-v2: it already is 0.1.1.
+    await copyFile(fixture('iris-v2'), modelPath);
+    await repo.commitAll('back to v2');
+    expect((await run()).result).toMatchObject({ version: '0.1.1', created: false });
   });
 });

@@ -16,6 +16,7 @@ export const Inputs = {
   attachModel: 'attach-model',
   dryRun: 'dry-run',
   firstVersion: 'first-version',
+  config: 'config',
   token: 'token',
 } as const;
 
@@ -34,7 +35,7 @@ export function getInputs(): VersionOptions {
   const bump = getOptionalInput(Inputs.bump) ?? 'auto';
   const workspace = process.cwd();
   const options: VersionOptions = {
-    model: resolve(workspace, getRequiredInput(Inputs.model)),
+    model: optionalPath(workspace, getOptionalInput(Inputs.model)),
     modelName: getRequiredInput(Inputs.modelName),
     bump: bump as BumpRequest,
     prerelease: getOptionalInput(Inputs.prerelease),
@@ -42,6 +43,8 @@ export function getInputs(): VersionOptions {
     attachModel: getBooleanInput(Inputs.attachModel, false),
     dryRun: getBooleanInput(Inputs.dryRun, false),
     firstVersion: getOptionalInput(Inputs.firstVersion),
+    config: optionalPath(workspace, getOptionalInput(Inputs.config)),
+    discoverConfig: true,
     workspace,
   };
   if (token) {
