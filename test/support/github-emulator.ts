@@ -124,6 +124,8 @@ export interface GitHubEmulator {
   addPullRequest(fullName: string, pull?: PullRequestSeed): PullRequestJson;
   /** The next matching requests get this answer instead (for retries, outages, rate limits). */
   injectFault(fault: Fault): void;
+  /** Drops faults that have not fired yet. */
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
@@ -253,6 +255,9 @@ export async function startGitHubEmulator(options: EmulatorOptions = {}): Promis
     },
     injectFault(fault) {
       faults.push({ ...fault, remaining: fault.times ?? 1 });
+    },
+    clearFaults() {
+      faults.length = 0;
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
