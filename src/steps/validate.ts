@@ -57,8 +57,6 @@ export interface ValidateResult {
   report: ValidateReport;
   /** Where the JSON report was written; undefined when there was no model file to write it next to. */
   reportPath?: string;
-  /** Peak resident memory of the isolated runtime process, when it ran. */
-  runtimeMaxRssKb?: number;
 }
 
 const DEFAULT_RUNTIME_TIMEOUT_MS = 120_000;
@@ -79,7 +77,6 @@ export async function validate(options: ValidateOptions, log: Logger): Promise<V
     strict: expect.strict,
     checks: [],
   };
-  let runtimeMaxRssKb: number | undefined;
 
   const modelFile = await log.group('File', () => checkFile(expect, checks));
   // Node and onnxruntime start loading in their own process now; the model follows once it is safe.
@@ -116,7 +113,6 @@ export async function validate(options: ValidateOptions, log: Logger): Promise<V
           runtime,
         };
         const found = await log.group('Runtime', () => runRuntimeChecks(plan, checks, log));
-        runtimeMaxRssKb = found.childMaxRssKb;
         if (found.latency) report.latency = found.latency;
         if (found.loadMs !== undefined) {
           report.runtime = { loadMs: found.loadMs };
@@ -144,7 +140,7 @@ export async function validate(options: ValidateOptions, log: Logger): Promise<V
     await writeReport(reportPath, report);
     log.info(`Report: ${reportPath}`);
   }
-  return { passed: report.passed, report, reportPath, runtimeMaxRssKb };
+  return { passed: report.passed, report, reportPath };
 }
 
 function logCheck(check: CheckResult, log: Logger): void {
@@ -161,7 +157,7 @@ async function checkFile(expect: Expectations, checks: CheckList): Promise<{ pat
     checks.pass('file.exists', `${file} (${formatSize(size)}).`);
     return { path: file, size };
   } catch (error) {
-    checks.fail('file.exists', describeError(error), undefined);
+    checks.fail('file.exists', describeError(error));
     checks.skipRemaining(skippedBecause(checks.get('file.exists')!));
     return undefined;
   }
@@ -179,7 +175,15 @@ async function readAndCheck(file: string, expect: Expectations, checks: CheckLis
     checks.skipRemaining(skippedBecause(checks.get('structure.decode')!), MODEL_CHECK_IDS);
     return undefined;
   }
-  let bytes: Uint8Array | undefined = await readFile(file);
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? describeError(error);
+    checks.fail('structure.decode', `${file} cannot be read (${code}). Check that the runner may read it.`);
+    checks.skipRemaining(skippedBecause(checks.get('structure.decode')!), ['file.lfs-pointer', ...MODEL_CHECK_IDS]);
+    return undefined;
+  }
   const facts = await runStaticChecks(
     bytes,
     {

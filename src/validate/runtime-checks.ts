@@ -89,9 +89,11 @@ export async function runRuntimeChecks(plan: RuntimePlan, checks: CheckList, log
       feeds = synthesizeFeeds(facts.signature.inputs);
     }
   } catch (error) {
-    if (!isModelshipError(error)) throw error;
-    if (plan.fixtures) checks.fail('smoke.run', describeError(error));
-    else checks.warn('smoke.run', `No smoke run: ${describeError(error)}`);
+    const reason = isModelshipError(error)
+      ? describeError(error)
+      : `The fixture rows cannot be read: ${describeError(error)}.`;
+    if (plan.fixtures) checks.fail('smoke.run', reason);
+    else checks.warn('smoke.run', `No smoke run: ${reason}`);
     checks.skip('smoke.latency', 'Skipped: there were no inputs for the smoke run.');
   }
 

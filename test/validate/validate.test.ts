@@ -160,6 +160,14 @@ describe('expectations', () => {
     expect(strict.report.strict).toBe(true);
   });
 
+  test('fixtures that cannot be read fail the smoke run, not the step', async () => {
+    const { byId } = await run({ model: path.join(models, 'iris-v1'), fixtures: dir });
+    expect(byId['runtime.load'].status).toBe('pass');
+    expect(byId['smoke.run']).toMatchObject({ status: 'fail', message: expect.stringContaining('EISDIR') });
+    const missing = await run({ model: path.join(models, 'iris-v1'), fixtures: path.join(dir, 'none.jsonl') });
+    expect(missing.byId['smoke.run'].message).toContain('does not exist');
+  });
+
   test('custom domains pass when allowed', async () => {
     const { byId } = await run({
       model: path.join(bad, 'custom-domain.onnx'),
