@@ -4,6 +4,15 @@
  */
 import type { Signature, TensorValue } from './tensor.js';
 
+/**
+ * Load a model ahead of the run, while the parent still checks it. The parent passes a path from which no
+ * external data can be reached (a link in an empty folder), so nothing unchecked is read.
+ */
+export interface PreloadRequest {
+  type: 'preload';
+  modelPath: string;
+}
+
 export interface IsolatedRequest {
   /** The model file; the child loads it from disk so the parent never holds the runtime's copy of the weights. */
   modelPath: string;
@@ -23,13 +32,16 @@ export interface IsolatedRequest {
   };
 }
 
+export type IsolatedCommand = PreloadRequest | ({ type: 'run' } & IsolatedRequest);
+
 /** `runtime`: finding (or provisioning) onnxruntime-node, which is not the model's doing. */
 export type IsolatedStage = 'runtime' | 'load' | 'smoke' | 'latency';
 
 export type IsolatedMessage =
   | { type: 'runtime'; source: string; dir: string }
-  | { type: 'loaded'; ms: number; signature: Signature }
+  | { type: 'loaded'; modelPath: string; ms: number; signature: Signature }
   | { type: 'smoked'; ms: number; outputs: Record<string, TensorValue> }
   | { type: 'timed'; samples: number[] }
-  | { type: 'error'; stage: IsolatedStage; message: string }
+  /** `modelPath` names the model a load error is about. */
+  | { type: 'error'; stage: IsolatedStage; message: string; modelPath?: string }
   | { type: 'done'; maxRssKb: number };

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describeError } from '../errors.js';
-import type { IsolatedMessage, IsolatedRequest, IsolatedStage } from './isolated-protocol.js';
+import type { IsolatedCommand, IsolatedMessage, IsolatedRequest, IsolatedStage } from './isolated-protocol.js';
 import { loadOnnxRuntimeWithSource } from './onnxruntime.js';
 import { openSession, type ModelSession } from './session.js';
 
@@ -41,22 +41,39 @@ const runtime = loadOnnxRuntimeWithSource().then(
   },
 );
 
-async function serve(request: IsolatedRequest): Promise<void> {
-  let stage: IsolatedStage = 'load';
-  let session: ModelSession | undefined;
-  try {
-    if (!(await runtime)) return finish(undefined);
-    const started = performance.now();
-    session = await openSession(request.modelPath);
-    await send({ type: 'loaded', ms: performance.now() - started, signature: session.signature });
+/** The model loaded (or being loaded), by path. */
+let current: { modelPath: string; session: Promise<ModelSession | undefined> } | undefined;
 
-    if (request.smoke) {
-      stage = 'smoke';
+function load(modelPath: string): Promise<ModelSession | undefined> {
+  const previous = current?.session;
+  const session = (async () => {
+    await (await previous)?.release().catch(() => undefined);
+    if (!(await runtime)) return undefined;
+    const started = performance.now();
+    try {
+      const opened = await openSession(modelPath);
+      await send({ type: 'loaded', modelPath, ms: performance.now() - started, signature: opened.signature });
+      return opened;
+    } catch (error) {
+      await send({ type: 'error', stage: 'load', modelPath, message: describeError(error) });
+      return undefined;
+    }
+  })();
+  current = { modelPath, session };
+  return session;
+}
+
+async function run(request: IsolatedRequest): Promise<void> {
+  let stage: IsolatedStage = 'smoke';
+  // The preloaded session when it is of this path (or its failure, which the parent has already seen).
+  const session = current?.modelPath === request.modelPath ? await current.session : await load(request.modelPath);
+  try {
+    if (session && request.smoke) {
       const begun = performance.now();
       const outputs = await session.run(request.smoke.feeds, request.smoke.fetches);
       await send({ type: 'smoked', ms: performance.now() - begun, outputs });
     }
-    if (request.latency) {
+    if (session && request.latency) {
       stage = 'latency';
       const { feeds, fetches, runs, budgetMs } = request.latency;
       // The smoke run already warmed the session up when it ran on these very inputs.
@@ -76,10 +93,6 @@ async function serve(request: IsolatedRequest): Promise<void> {
   } catch (error) {
     await send({ type: 'error', stage, message: describeError(error) });
   }
-  await finish(session);
-}
-
-async function finish(session: ModelSession | undefined): Promise<void> {
   try {
     await session?.release();
   } catch {
@@ -89,8 +102,9 @@ async function finish(session: ModelSession | undefined): Promise<void> {
   process.disconnect?.();
 }
 
-process.once('message', (request: IsolatedRequest) => {
-  void serve(request);
+process.on('message', (command: IsolatedCommand) => {
+  if (command.type === 'preload') void load(command.modelPath);
+  else void run(command);
 });
 // Without a parent nobody waits for the verdict: stop instead of loading on as an orphan.
 process.once('disconnect', () => process.exit(0));

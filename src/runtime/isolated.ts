@@ -97,10 +97,13 @@ export function cleanRuntimeMessage(message: string): string {
 
 /**
  * A runtime process started ahead of the model: node and onnxruntime-node load while the caller is still
- * checking the model file, and the model is handed over with `run` only once it is safe to load.
+ * checking the model file. `preload` may start the session early from a path that reaches no external
+ * data; `run` names the path that counts and runs the model once it is safe to.
  */
 export interface IsolatedRuntime {
-  /** Loads (and runs) the model; resolves with every stage's outcome, never rejects. Call once. */
+  /** Starts loading a model before `run`; `run` with the same path uses that session. */
+  preload(modelPath: string): void;
+  /** Loads (or reuses the preloaded session) and runs; resolves with every stage's outcome, never rejects. Call once. */
   run(request: IsolatedRequest): Promise<IsolatedOutcome>;
   /** Stops the process when the model will not be run after all. */
   close(): void;
@@ -109,10 +112,11 @@ export interface IsolatedRuntime {
 export function startIsolatedRuntime(options: IsolatedOptions): IsolatedRuntime {
   const worker = options.worker ?? defaultWorker();
   const outcome: IsolatedOutcome = { runtime: { ok: false, reason: 'crash', message: 'not started' } };
-  // The stages still to answer; the model's are added by run().
+  // The stages still to answer, in order; `load` is added by preload or run, the runs by run.
   const stages: IsolatedStage[] = ['runtime'];
   let current = 0;
-  let requested = false;
+  let preloaded: string | undefined;
+  let runPath: string | undefined;
   /** An outcome is final: an error answered, a deadline passed, or the process was stopped. */
   let ended = false;
   let exited = false;
@@ -142,11 +146,17 @@ export function startIsolatedRuntime(options: IsolatedOptions): IsolatedRuntime 
     clearTimeout(timer);
     resolveOutcome(outcome);
   };
+  const stop = () => {
+    current = stages.length;
+    ended = true;
+    clearTimeout(timer);
+    child.kill('SIGKILL');
+  };
   /** Deadline for the stage now running; none while the process waits for a request. */
   const arm = () => {
     clearTimeout(timer);
     const stage = stages[current];
-    if (!stage) return;
+    if (!stage || ended) return;
     const limit = stage === 'runtime' ? (options.runtimeTimeoutMs ?? 600_000) : options.timeoutMs;
     timer = setTimeout(() => {
       record(stage, {
@@ -154,15 +164,15 @@ export function startIsolatedRuntime(options: IsolatedOptions): IsolatedRuntime 
         reason: 'timeout',
         message: `no answer within ${Math.round(limit / 100) / 10} s; the process was killed`,
       });
-      current = stages.length;
-      ended = true;
-      child.kill('SIGKILL');
+      stop();
     }, limit);
   };
   const advance = (stage: IsolatedStage) => {
     current = Math.max(current, stages.indexOf(stage) + 1);
     arm();
   };
+  /** A load message about a model that no longer counts (a preload replaced by the run's path). */
+  const stale = (modelPath: string | undefined) => runPath !== undefined && modelPath !== runPath;
 
   child.on('message', (message: IsolatedMessage) => {
     switch (message.type) {
@@ -171,6 +181,7 @@ export function startIsolatedRuntime(options: IsolatedOptions): IsolatedRuntime 
         advance('runtime');
         break;
       case 'loaded':
+        if (stale(message.modelPath)) break;
         outcome.load = { ok: true, ms: message.ms, signature: message.signature };
         advance('load');
         break;
@@ -183,7 +194,13 @@ export function startIsolatedRuntime(options: IsolatedOptions): IsolatedRuntime 
         advance('latency');
         break;
       case 'error':
+        if (message.stage === 'load' && stale(message.modelPath)) break;
         record(message.stage, { ok: false, reason: 'error', message: cleanRuntimeMessage(message.message) });
+        // A preload that fails waits for run(): the run may name another path, which gets its own load.
+        if (message.stage === 'load' && runPath === undefined) {
+          clearTimeout(timer);
+          break;
+        }
         current = stages.length;
         ended = true;
         arm();
@@ -201,11 +218,11 @@ export function startIsolatedRuntime(options: IsolatedOptions): IsolatedRuntime 
   /** The stage a death is charged to: the one running, or loading the model when it dies waiting for it. */
   const pendingStage = (): IsolatedStage | undefined => {
     if (current < stages.length) return stages[current];
-    return requested ? undefined : 'load';
+    return runPath === undefined ? 'load' : undefined;
   };
   child.on('error', (error) => {
     crashed(pendingStage(), `the process could not run: ${error.message}`);
-    if (requested) finish();
+    if (runPath !== undefined) finish();
   });
   // 'close' comes after every IPC message and stderr chunk has been delivered.
   child.on('close', (code, signal) => {
@@ -215,36 +232,50 @@ export function startIsolatedRuntime(options: IsolatedOptions): IsolatedRuntime 
       pendingStage(),
       `the runtime process died (${signal ? `signal ${signal}` : `exit code ${code}`})` + (tail ? `: ${tail}` : ''),
     );
-    if (requested) finish();
+    if (runPath !== undefined) finish();
   });
   arm();
 
   return {
+    preload(modelPath) {
+      if (preloaded !== undefined || runPath !== undefined || ended) return;
+      preloaded = modelPath;
+      stages.push('load');
+      if (outcome.runtime.ok) arm();
+      child.send({ type: 'preload', modelPath });
+    },
     run(request) {
-      if (requested) throw new Error('An isolated runtime runs one request.');
-      requested = true;
+      if (runPath !== undefined) throw new Error('An isolated runtime runs one request.');
+      runPath = request.modelPath;
       if (ended || exited) {
         // onnxruntime could not be loaded, or the process is gone: the outcome already says so.
         if (exited) finish();
-        else child.kill('SIGKILL');
+        else stop();
         return done;
       }
-      stages.push('load');
+      if (preloaded !== request.modelPath) {
+        // Another path than the preload's: its load is what counts, whatever the preload did.
+        delete outcome.load;
+        if (!stages.includes('load')) stages.push('load');
+        current = Math.min(current, stages.indexOf('load'));
+      } else if (outcome.load && !outcome.load.ok) {
+        // The preload of this very path failed: that is the verdict, there is nothing to run.
+        stop();
+        return done;
+      }
       if (request.smoke) stages.push('smoke');
       if (request.latency) stages.push('latency');
-      // Still loading onnxruntime: its own deadline runs on; already loaded: the model's starts now.
+      // Still loading onnxruntime: its own deadline runs on; otherwise the next stage's starts now.
       if (outcome.runtime.ok) arm();
-      child.send(request, (error) => {
+      child.send({ type: 'run', ...request }, (error) => {
         if (error) child.kill('SIGKILL');
       });
       return done;
     },
     close() {
-      if (requested) return;
-      requested = true;
-      ended = true;
-      current = stages.length;
-      child.kill('SIGKILL');
+      if (runPath !== undefined || settled) return;
+      runPath = '';
+      stop();
     },
   };
 }

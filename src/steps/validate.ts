@@ -6,7 +6,8 @@
  * Memory: the model file is read once and decoded into views of that buffer; the buffer is dropped before
  * the runtime stage, the digest streams from disk, and onnxruntime loads the model in its own process.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -79,13 +80,18 @@ export async function validate(options: ValidateOptions, log: Logger): Promise<V
   };
 
   const modelFile = await log.group('File', () => checkFile(expect, checks));
-  // Node and onnxruntime start loading in their own process now; the model follows once it is safe.
+  // Node and onnxruntime start in their own process now, and start loading the model through a link in an
+  // empty folder: no external data is reachable from there, so nothing unchecked is read. The checks below
+  // decide whether that session is run, replaced by one from the model's own folder, or thrown away.
   let runtime: IsolatedRuntime | undefined;
+  let preload: { dir: string; path: string } | undefined;
   if (modelFile && !options.skipRuntime) {
     runtime = startIsolatedRuntime({
       timeoutMs: options.runtimeTimeoutMs ?? DEFAULT_RUNTIME_TIMEOUT_MS,
       worker: options.runtimeWorker,
     });
+    preload = await linkAlone(modelFile.path);
+    if (preload) runtime.preload(preload.path);
   }
   try {
     if (modelFile) {
@@ -104,6 +110,7 @@ export async function validate(options: ValidateOptions, log: Logger): Promise<V
         const timeoutMs = options.runtimeTimeoutMs ?? DEFAULT_RUNTIME_TIMEOUT_MS;
         const plan = {
           modelPath: modelFile.path,
+          preloadedPath: preload?.path,
           facts,
           fixtures: expect.fixtures,
           fixturesNote: expect.fixturesNote,
@@ -129,6 +136,7 @@ export async function validate(options: ValidateOptions, log: Logger): Promise<V
     }
   } finally {
     runtime?.close();
+    if (preload) await rm(preload.dir, { recursive: true, force: true });
   }
 
   report.checks = checks.list();
@@ -141,6 +149,20 @@ export async function validate(options: ValidateOptions, log: Logger): Promise<V
     log.info(`Report: ${reportPath}`);
   }
   return { passed: report.passed, report, reportPath };
+}
+
+/** A symbolic link to the model, alone in a fresh folder; undefined where links cannot be made. */
+async function linkAlone(modelFile: string): Promise<{ dir: string; path: string } | undefined> {
+  let dir: string | undefined;
+  try {
+    dir = await mkdtemp(path.join(tmpdir(), 'modelship-load-'));
+    const link = path.join(dir, path.basename(modelFile));
+    await symlink(path.resolve(modelFile), link);
+    return { dir, path: link };
+  } catch {
+    if (dir) await rm(dir, { recursive: true, force: true });
+    return undefined;
+  }
 }
 
 function logCheck(check: CheckResult, log: Logger): void {

@@ -16,6 +16,11 @@ import type { StaticFacts } from './static-checks.js';
 
 export interface RuntimePlan {
   modelPath: string;
+  /**
+   * The path the runtime was given ahead of the checks (a link in an empty folder, so it reaches no
+   * external data); run on it when the model keeps no data outside its file, so the early load counts.
+   */
+  preloadedPath?: string;
   facts: StaticFacts;
   /** JSONL rows for the smoke run; inputs are made up from the signature without them. */
   fixtures?: FixtureSource;
@@ -98,7 +103,9 @@ export async function runRuntimeChecks(plan: RuntimePlan, checks: CheckList, log
   }
 
   const fetches = facts.signature.outputs.map((output) => output.name);
-  const request: IsolatedRequest = { modelPath: plan.modelPath };
+  // A model with external data must load from its own folder; any other can keep the early session.
+  const modelPath = plan.preloadedPath && facts.externalTensors === 0 ? plan.preloadedPath : plan.modelPath;
+  const request: IsolatedRequest = { modelPath };
   if (feeds) {
     request.smoke = { feeds, fetches };
     request.latency = {
@@ -113,6 +120,7 @@ export async function runRuntimeChecks(plan: RuntimePlan, checks: CheckList, log
     `Loading ${plan.modelPath} in an isolated onnxruntime process (deadline ${seconds(plan.timeoutMs)} per stage)`,
   );
   const outcome = await plan.runtime.run(request);
+  if (modelPath !== plan.modelPath) nameTheModel(outcome, modelPath, plan.modelPath);
   recordLoad(outcome, plan, checks);
   const findings: RuntimeFindings = { childMaxRssKb: outcome.maxRssKb };
   if (outcome.load?.ok) findings.loadMs = outcome.load.ms;
@@ -124,6 +132,13 @@ export async function runRuntimeChecks(plan: RuntimePlan, checks: CheckList, log
   recordSmoke(outcome, plan, feeds, inputsWere, checks);
   findings.latency = recordLatency(outcome, plan, checks);
   return findings;
+}
+
+/** Messages from the runtime name the path it was given; the user knows the model by its own. */
+function nameTheModel(outcome: IsolatedOutcome, given: string, own: string): void {
+  for (const stage of [outcome.load, outcome.smoke, outcome.latency]) {
+    if (stage && !stage.ok) stage.message = stage.message.replaceAll(given, own);
+  }
 }
 
 function recordLoad(outcome: IsolatedOutcome, plan: RuntimePlan, checks: CheckList): void {

@@ -40,6 +40,8 @@ export interface StaticFacts {
   /** Tensor inputs and outputs (sequence and map outputs left out: they cannot be served or checked). */
   signature: Signature;
   externalFiles: ExternalDataFile[];
+  /** Tensors that keep their data outside the model file. */
+  externalTensors: number;
   /** The `labels` metadata property, parsed; undefined when the model has none. */
   labels?: string[];
   /** Set when a failed check makes loading the model meaningless; names that check. */
@@ -128,9 +130,11 @@ export async function runStaticChecks(
   checks.fromFindings('structure.raw-data', findings, 'Every inline tensor holds the bytes its dims declare.');
 
   let externalFiles: ExternalDataFile[] = [];
+  let externalTensors = 0;
   try {
     const external = await checkExternalData(model, context.modelDir);
     externalFiles = external.files;
+    externalTensors = external.tensors;
     const none = external.tensors === 0;
     const facts = `${external.tensors} tensor(s) in ${external.files.length} file(s)`;
     checks.fromFindings(
@@ -161,6 +165,7 @@ export async function runStaticChecks(
     opset: model.opsetImports.find((o) => normalizeDomain(o.domain) === '')?.version ?? null,
     signature: tensorSignature(model),
     externalFiles,
+    externalTensors,
     labels: parseLabels(model.metadataProps.labels),
     blockedBy,
   };

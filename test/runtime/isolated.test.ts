@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -8,6 +8,7 @@ import {
   startIsolatedRuntime,
   type WorkerEntry,
 } from '../../src/runtime/isolated.js';
+import { writeMlpModel } from '../../scripts/fixtures/mlp.js';
 import { foreverLoopModel } from '../support/hostile-models.js';
 import { writeModel } from '../support/onnx-models.js';
 
@@ -227,5 +228,48 @@ describe('startIsolatedRuntime', () => {
       message: 'onnxruntime-node 1.30.0 is not available.',
     });
     expect(outcome.load).toBeUndefined();
+  });
+});
+
+describe('preload', () => {
+  const feeds = {
+    features: { datatype: 'FP32' as const, shape: [1, 4], data: Float32Array.from([5.1, 3.5, 1.4, 0.2]) },
+  };
+
+  test('a run on the preloaded path uses the early session', async () => {
+    const runtime = startIsolatedRuntime({ timeoutMs: 30_000 });
+    runtime.preload(irisV1);
+    const outcome = await runtime.run({ modelPath: irisV1, smoke: { feeds, fetches: ['label'] } });
+    expect(outcome.load).toMatchObject({ ok: true });
+    expect(outcome.smoke).toMatchObject({ ok: true, outputs: { label: { data: BigInt64Array.from([0n]) } } });
+  });
+
+  test('a preload that cannot reach its external data gives way to the run from the model folder', async () => {
+    const folder = path.join(dir, 'external');
+    const alone = path.join(dir, 'alone');
+    await mkdir(folder);
+    await mkdir(alone);
+    await writeMlpModel(path.join(folder, 'model.onnx'), {
+      inputSize: 4,
+      hiddenSizes: [3],
+      outputSize: 2,
+      externalData: true,
+    });
+    await symlink(path.join(folder, 'model.onnx'), path.join(alone, 'model.onnx'));
+    const runtime = startIsolatedRuntime({ timeoutMs: 30_000 });
+    runtime.preload(path.join(alone, 'model.onnx'));
+    // Let the preload fail first: its error must not stick.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const outcome = await runtime.run({ modelPath: path.join(folder, 'model.onnx') });
+    expect(outcome.load).toMatchObject({ ok: true });
+  });
+
+  test('a failed preload of the run path is the verdict, and nothing runs', async () => {
+    const runtime = startIsolatedRuntime({ timeoutMs: 30_000 });
+    const badModel = path.join(fixtures, 'bad', 'random-bytes.onnx');
+    runtime.preload(badModel);
+    const outcome = await runtime.run({ modelPath: badModel, smoke: { feeds, fetches: ['label'] } });
+    expect(outcome.load).toMatchObject({ ok: false, reason: 'error' });
+    expect(outcome.smoke).toBeUndefined();
   });
 });
