@@ -4,10 +4,10 @@
  * (bench/validate-baseline.mjs, also spawn to exit). Full mode generates a ~200 MB MLP with inline
  * weights; quick mode a ~2 MB one.
  *
- * Memory: validate must not hold two copies of the weights. The validating process reads the model once
- * (decoding makes views) and streams the digest; onnxruntime loads the model in its own process. The case
- * logs the CLI's peak RSS above the same CLI validating a tiny model, as a multiple of the model size, and
- * the isolated runtime process's own peak.
+ * Memory: validate must not hold two copies of the weights. The validating process decodes the structure
+ * from the file read without its weights (src/onnx/skeleton.ts) and streams the digest; onnxruntime loads
+ * the model in its own process. The case logs the CLI's peak RSS above the same CLI validating a tiny model,
+ * as a multiple of the model size, and the isolated runtime process's own peak.
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -77,8 +77,8 @@ export function cases(ctx: BenchContext) {
           state.bytes < 50 * MB
             ? 'model too small to judge copies'
             : copies < 1.5
-              ? 'OK: one copy of the weights'
-              : 'MISS: more than one copy of the weights';
+              ? 'OK: the weights are not held twice'
+              : 'MISS: the weights are held more than once';
         context.log(
           `validate process peak RSS ${mb(project)}: ${mb(above)} above validating a tiny model = ${copies.toFixed(2)}× ` +
             `the model (${mb(state.bytes)}); ${verdict}`,

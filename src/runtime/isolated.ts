@@ -207,6 +207,15 @@ export function startIsolatedRuntime(options: IsolatedOptions): IsolatedRuntime 
         break;
       case 'done':
         outcome.maxRssKb = message.maxRssKb;
+        // Every stage has answered: the verdict is complete, and the process exits on its own.
+        if (runPath !== undefined && !ended) {
+          current = stages.length;
+          ended = true;
+          child.unref();
+          child.channel?.unref();
+          (child.stderr as { unref?: () => void } | null)?.unref?.();
+          finish();
+        }
         break;
     }
   });

@@ -3,16 +3,19 @@
  * external data, operators, runtime load and smoke run (isolated), signature, labels, digest; every check
  * named, with pass / warn / fail / skip and a message that says what to do.
  *
- * Memory: the model file is read once and decoded into views of that buffer; the buffer is dropped before
- * the runtime stage, the digest streams from disk, and onnxruntime loads the model in its own process.
+ * Memory and time: the structure is decoded from one buffer holding the file without its weights
+ * (src/onnx/skeleton.ts), the digest streams the file through the hash, and onnxruntime loads the model from
+ * its path in its own process, started (and loading) while the file is checked. This process never holds
+ * the weights.
  */
-import { mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promises';
+import { mkdtemp, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { digestModel } from '../onnx/digest.js';
 import { resolveModelPath } from '../onnx/read.js';
+import { readModelSkeleton } from '../onnx/skeleton.js';
 import { startIsolatedRuntime, type IsolatedRuntime, type WorkerEntry } from '../runtime/isolated.js';
 import { BUNDLED_RUNTIME } from '../runtime/supported-versions.js';
 import { CheckList, skippedBecause, verdict, type CheckResult } from '../validate/checks.js';
@@ -197,9 +200,10 @@ async function readAndCheck(file: string, expect: Expectations, checks: CheckLis
     checks.skipRemaining(skippedBecause(checks.get('structure.decode')!), MODEL_CHECK_IDS);
     return undefined;
   }
+  // The structure without the weights: the digest streams the whole file, onnxruntime loads it itself.
   let bytes: Uint8Array | undefined;
   try {
-    bytes = await readFile(file);
+    ({ bytes } = await readModelSkeleton(file));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? describeError(error);
     checks.fail('structure.decode', `${file} cannot be read (${code}). Check that the runner may read it.`);
