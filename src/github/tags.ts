@@ -43,13 +43,23 @@ export function gitHubError(what: string, error: unknown): ModelshipError {
         : code === 404
           ? "Check the repository name, and that the token can read it ('permissions: contents: read' at least)."
           : undefined;
-  return new ModelshipError('GITHUB_API', `GitHub API: ${what} failed${code ? ` (${code})` : ''}: ${message}`, hint, undefined, {
-    cause: error,
-  });
+  return new ModelshipError(
+    'GITHUB_API',
+    `GitHub API: ${what} failed${code ? ` (${code})` : ''}: ${message}`,
+    hint,
+    undefined,
+    {
+      cause: error,
+    },
+  );
 }
 
 /** Every tag whose name starts with `prefix`, through the matching-refs API. */
-export async function listTagsWithPrefix(client: GitHubClient, repository: RepositoryRef, prefix: string): Promise<TagRef[]> {
+export async function listTagsWithPrefix(
+  client: GitHubClient,
+  repository: RepositoryRef,
+  prefix: string,
+): Promise<TagRef[]> {
   try {
     const refs = await client.paginate(client.rest.git.listMatchingRefs, {
       ...repository,

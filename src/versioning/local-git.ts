@@ -148,7 +148,9 @@ export class LocalGitStore implements VersionStore {
     const inRepo = await this.repositoryPath(path);
     if (inRepo === undefined) return undefined;
     const result = await runGit(['cat-file', 'blob', `${version.commit}:${inRepo}`], { cwd: this.cwd });
-    return result.code === 0 ? new Uint8Array(result.stdout.buffer, result.stdout.byteOffset, result.stdout.length) : undefined;
+    return result.code === 0
+      ? new Uint8Array(result.stdout.buffer, result.stdout.byteOffset, result.stdout.length)
+      : undefined;
   }
 
   async createTag(request: CreateTagRequest): Promise<CreateTagResult> {
@@ -174,7 +176,8 @@ export class LocalGitStore implements VersionStore {
     const email = await runGit(['config', 'user.email'], { cwd: this.cwd });
     const name = await runGit(['config', 'user.name'], { cwd: this.cwd });
     const env: Record<string, string> = {};
-    if (email.code !== 0 && !process.env.GIT_COMMITTER_EMAIL) env.GIT_COMMITTER_EMAIL = 'modelship@users.noreply.github.com';
+    if (email.code !== 0 && !process.env.GIT_COMMITTER_EMAIL)
+      env.GIT_COMMITTER_EMAIL = 'modelship@users.noreply.github.com';
     if (name.code !== 0 && !process.env.GIT_COMMITTER_NAME) env.GIT_COMMITTER_NAME = 'modelship';
     return env;
   }
