@@ -6,7 +6,7 @@
  * folders never look like versions.
  */
 import { copyFile, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ModelshipError } from '../errors.js';
 import { fsyncDirectory, fsyncFile, siblingTempPath, writeFileAtomic } from './durable-files.js';
 import { crashPoint } from './fault-injection.js';
@@ -64,10 +64,15 @@ export async function removeLeftovers(repo: ModelRepository): Promise<string[]> 
 }
 
 /**
- * Writes `source` as version `version`: copied into a temp folder beside the version folders, file and folder
- * fsynced, then renamed into place. The version folder must not exist yet.
+ * Writes `source` (and its external data files) as version `version`: copied into a temp folder beside the
+ * version folders, files and folder fsynced, then renamed into place. The version folder must not exist yet.
  */
-export async function writeVersion(repo: ModelRepository, version: number, source: string): Promise<string> {
+export async function writeVersion(
+  repo: ModelRepository,
+  version: number,
+  source: string,
+  externalData: readonly string[] = [],
+): Promise<string> {
   const dir = modelDir(repo);
   await mkdir(dir, { recursive: true });
   const target = versionDir(repo, version);
@@ -84,6 +89,14 @@ export async function writeVersion(repo: ModelRepository, version: number, sourc
     const file = join(temp, MODEL_FILE);
     await copyFile(source, file);
     await fsyncFile(file);
+    // External data locations are relative to the model file, so they keep their relative paths.
+    for (const location of externalData) {
+      const copy = join(temp, location);
+      await mkdir(dirname(copy), { recursive: true });
+      await copyFile(join(dirname(source), location), copy);
+      await fsyncFile(copy);
+      if (dirname(copy) !== temp) await fsyncDirectory(dirname(copy));
+    }
     await fsyncDirectory(temp);
     crashPoint('mid-version-copy');
     await rename(temp, target);
