@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // @actions/workflow-parser imports its JSON schemas without import attributes; let vite transform it.
+    server: { deps: { inline: ['@actions/workflow-parser'] } },
   },
 });

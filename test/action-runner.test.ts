@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  DEFAULT_REPOSITORY,
   inputVariable,
   pullRequestEvent,
   pushEvent,
@@ -11,6 +12,7 @@ import {
   type ActionRun,
 } from './support/action-runner.js';
 import { bundleTestAction, repoRoot } from './support/build.js';
+import { startGitHubEmulator } from './support/github-emulator.js';
 import { parseFileCommand, parseWorkflowCommands } from './support/workflow-commands.js';
 
 let dir: string;
@@ -91,6 +93,7 @@ describe('runAction failures', () => {
     const run = await runAction({ action: bundle, inputs: { message: 'boom', fail: 'true' } });
     expect(run.exitCode).toBe(1);
     const errors = run.annotations.filter((a) => a.level === 'error');
+    expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({
       title: 'TRIVIAL_FAILED',
       file: 'models/model.yml',
@@ -134,6 +137,51 @@ describe('event payloads', () => {
     });
     const dispatch = workflowDispatchEvent({ environment: 'staging' });
     expect(dispatch.payload).toMatchObject({ inputs: { environment: 'staging' }, ref: 'refs/heads/main' });
+  });
+});
+
+describe('an action talking to the GitHub emulator', () => {
+  it('posts a pull request comment through GITHUB_API_URL with the token', async () => {
+    const github = await startGitHubEmulator();
+    try {
+      const pr = github.addPullRequest(DEFAULT_REPOSITORY, { headRef: 'retrain' });
+      const run = await runAction({
+        action: bundle,
+        inputs: { message: 'm', comment: 'Model report' },
+        event: pullRequestEvent({ number: pr.number, headRef: 'retrain' }),
+        githubApiUrl: github.url,
+        token: github.token,
+      });
+      expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+      const [comment] = github.state.repo(DEFAULT_REPOSITORY).comments;
+      expect(comment.body).toBe('Model report');
+      expect(run.outputs['comment-url']).toBe(comment.html_url);
+    } finally {
+      await github.close();
+    }
+  });
+
+  it('a token without permission fails the step with the API message', async () => {
+    const github = await startGitHubEmulator({ tokens: { ghs_weak: { contents: 'read' } } });
+    try {
+      const pr = github.addPullRequest(DEFAULT_REPOSITORY);
+      const run = await runAction({
+        action: bundle,
+        inputs: { message: 'm', comment: 'x' },
+        event: pullRequestEvent({ number: pr.number }),
+        githubApiUrl: github.url,
+        token: 'ghs_weak',
+      });
+      expect(run.exitCode).toBe(1);
+      const errors = run.annotations.filter((a) => a.level === 'error');
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ title: 'GITHUB_FORBIDDEN' });
+      expect(errors[0].message).toContain('Resource not accessible by integration');
+      expect(errors[0].message).toContain('`issues: write` or `pull-requests: write`');
+      expect(github.state.repo(DEFAULT_REPOSITORY).comments).toEqual([]);
+    } finally {
+      await github.close();
+    }
   });
 });
 

@@ -166,8 +166,9 @@ export async function provisionOnnxRuntime(options: ProvisionOptions): Promise<s
     return await moveIntoPlace(tree, target, log);
   } finally {
     await rm(staging, { recursive: true, force: true });
-    // Leave no empty version folder behind after a failure (a sibling that won keeps it non-empty).
+    // Leave no empty folders behind after a failure (a sibling that won keeps them non-empty).
     await rmdir(versionDir).catch(() => undefined);
+    await rmdir(path.dirname(versionDir)).catch(() => undefined);
   }
 }
 

@@ -11,7 +11,9 @@ import {
   getRequiredInput,
   runAction,
 } from '../../src/actions/runner.js';
+import { createGitHubClient } from '../../src/github/client.js';
 import { readGitHubContext } from '../../src/github/context.js';
+import { gitHubError } from '../../src/github/errors.js';
 
 await runAction(async () => {
   const message = getRequiredInput('message');
@@ -47,6 +49,22 @@ await runAction(async () => {
       ['message', message],
     ])
     .write();
+
+  const comment = getOptionalInput('comment');
+  if (comment && context.pullRequestNumber !== undefined) {
+    const client = createGitHubClient({ token: getRequiredInput('token'), log: actionLogger });
+    const { data } = await client.rest.issues
+      .createComment({
+        owner: context.owner,
+        repo: context.repo,
+        issue_number: context.pullRequestNumber,
+        body: comment,
+      })
+      .catch((error: unknown) => {
+        throw gitHubError(error, `comment on pull request #${context.pullRequestNumber}`);
+      });
+    core.setOutput('comment-url', data.html_url);
+  }
 
   if (getBooleanInput('fail', false)) {
     throw new ModelshipError('TRIVIAL_FAILED', `Failed on purpose: ${message}`, 'Set fail to false.', {
