@@ -177,8 +177,11 @@ export class DeployEnvironment {
    * Makes the repository say `versions` and the server load them. For HTTP targets the versions the server
    * does not have ready travel in the load request.
    */
-  async publish(versions: number[]): Promise<void> {
+  async publish(wanted: number[]): Promise<void> {
     await this.lease?.assertHeld();
+    // A version retention or a crash removed cannot be loaded; the one that must serve (last) is always kept.
+    const onDisk = new Set(await listVersions(this.repo));
+    const versions = wanted.filter((v, i) => i === wanted.length - 1 || onDisk.has(v));
     await setVersionPolicy(this.repo, versions);
     crashPoint('after-policy-updated');
     if (!this.client) return;

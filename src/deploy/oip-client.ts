@@ -272,13 +272,25 @@ export class OipClient {
     throw new OipHttpError(status, 'GET', `${this.baseUrl}${path}`, text);
   }
 
-  /** Whether the server speaks the routing extension, asked without needing a known model. */
+  /**
+   * Whether the server speaks modelship's routing extension: listed in `GET /v2` extensions (Triton lists its
+   * own, without it); a server that lists none is asked on the route itself, where 404 means no.
+   */
   async supportsRouting(model: string): Promise<boolean> {
+    const meta = await this.call('GET', '/v2');
+    if (meta.status === 200) {
+      try {
+        const extensions = (JSON.parse(meta.text) as { extensions?: unknown }).extensions;
+        if (Array.isArray(extensions)) return extensions.includes('routing');
+      } catch {
+        // not JSON: ask the route
+      }
+    }
     const path = `/v2/models/${encodeURIComponent(model)}/routing`;
     const { status, text } = await this.call('GET', path, { admin: true });
-    if (status === 200) return true;
     if (status === 401 || status === 403) throw new OipHttpError(status, 'GET', `${this.baseUrl}${path}`, text);
-    return status === 404 ? /model|version/i.test(errorText(text)) : status !== 405;
+    if (status === 404) return /model|version/i.test(errorText(text));
+    return status !== 405;
   }
 
   async setRouting(model: string, routing: { stable: string; canary: { version: string; weight: number } | null }) {
