@@ -27,7 +27,7 @@ export interface Workspace {
   close(): Promise<void>;
 }
 
-export async function workspace(options: { server?: boolean } = {}): Promise<Workspace> {
+export async function workspace(): Promise<Workspace> {
   const dir = await mkdtemp(join(tmpdir(), 'modelship-deploy-'));
   const repository = join(dir, 'models');
   await mkdir(repository);
