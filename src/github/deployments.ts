@@ -1,7 +1,8 @@
 /**
  * GitHub Deployments for deploy and rollback: one deployment per run (environment, ref, payload naming
- * the model version), with statuses in_progress → success | failure. A success status leaves GitHub's
- * `auto_inactive` at its default, so GitHub marks the environment's earlier deployments inactive.
+ * the model version), with statuses in_progress → success | failure. GitHub's `auto_inactive` marks
+ * earlier successful deployments inactive only in environments that are not production ones, so after a
+ * success the earlier ones are marked inactive here, whatever the environment.
  */
 import type { GitHubClient } from './client.js';
 import { gitHubError, type RepositoryRef } from './tags.js';
@@ -114,4 +115,36 @@ export async function listDeployments(
   } catch (error) {
     throw gitHubError(`listing deployments of '${environment}'`, error);
   }
+}
+
+/**
+ * Marks the environment's earlier deployments whose last status is success as inactive (GitHub does this by
+ * itself only outside production environments). Looks at the last `limit` deployments. Returns their ids.
+ */
+export async function markEarlierInactive(
+  client: GitHubClient,
+  repository: RepositoryRef,
+  environment: string,
+  deploymentId: number,
+  limit = 10,
+): Promise<number[]> {
+  const marked: number[] = [];
+  for (const deployment of await listDeployments(client, repository, environment, limit)) {
+    if (deployment.id >= deploymentId) continue;
+    let latest: string | undefined;
+    try {
+      const { data } = await client.rest.repos.listDeploymentStatuses({
+        ...repository,
+        deployment_id: deployment.id,
+        per_page: 1,
+      });
+      latest = data[0]?.state;
+    } catch (error) {
+      throw gitHubError(`reading the statuses of deployment ${deployment.id}`, error);
+    }
+    if (latest !== 'success') continue;
+    await setDeploymentStatus(client, repository, deployment.id, { state: 'inactive' });
+    marked.push(deployment.id);
+  }
+  return marked;
 }
