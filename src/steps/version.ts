@@ -6,8 +6,11 @@
  * come from the record in its tag annotation or release, or else from the model file at its commit.
  * A digest that already has a version gets that version back and nothing is created.
  */
-import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import semver from 'semver';
+import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/load.js';
+import type { ModelEntry } from '../config/types.js';
 import { ModelshipError } from '../errors.js';
 import { createGitHubClient } from '../github/client.js';
 import { GitHubVersionStore } from '../github/version-store.js';
@@ -26,7 +29,7 @@ import {
   type TensorDiff,
 } from '../versioning/bump.js';
 import { readEvaluateReport, type EvaluateReportSummary } from '../versioning/evaluate-report.js';
-import { differsFromCommit, LocalGitStore, resolveCommit } from '../versioning/local-git.js';
+import { differsFromCommit, gitTopLevel, LocalGitStore, resolveCommit } from '../versioning/local-git.js';
 import { modelFactsFromBytes, readModelFacts, type LocalModelFacts } from '../versioning/model-facts.js';
 import { RECORD_SCHEMA, tagMessage, type VersionRecord } from '../versioning/record.js';
 import { renderModelCard } from '../versioning/release-notes.js';
@@ -44,8 +47,8 @@ export interface GitHubTarget {
 }
 
 export interface VersionOptions {
-  /** The .onnx file (or a folder holding model.onnx). */
-  model: string;
+  /** The .onnx file (or a folder holding model.onnx); default the model's `path` in the configuration. */
+  model?: string;
   /** The model's name in tags, GTO grammar. */
   modelName: string;
   /** Default `auto`: decided by the bump rule against the previous version. */
@@ -60,8 +63,15 @@ export interface VersionOptions {
   attachModel?: boolean;
   /** Compute and report; create nothing. */
   dryRun?: boolean;
-  /** The version of a model without versions; default `0.1.0`. */
+  /** The version of a model without versions; default the configuration's, else `0.1.0`. */
   firstVersion?: string;
+  /** modelship.yml: the model's path, labels and `versioning:` (first-version, tag-prefix) come from its entry. */
+  config?: string;
+  /**
+   * Without `config`: read `<workspace>/modelship.yml` when there is one and it names this model.
+   * What the action and the CLI do, so a plain run honours the repository's settings.
+   */
+  discoverConfig?: boolean;
   /** Class labels to use instead of the model's `labels` metadata property. */
   labels?: string[];
   /** The git checkout (local mode: where tags are created). Default: the folder of the model. */
@@ -104,8 +114,41 @@ const MAX_ATTEMPTS = 2;
 /** The name an asset may have on a release (no `/`). */
 export const assetName = (name: string, version: string): string => `${name.replace(/\//g, '-')}-${version}.onnx`;
 
-function checkOptions(options: VersionOptions): { bump: BumpRequest; prerelease?: string; firstVersion: string } {
+interface Settings {
+  bump: BumpRequest;
+  prerelease?: string;
+  firstVersion: string;
+  model: string;
+  labels?: string[];
+  /** The name in tags: the configuration's tag-prefix, else the model name. */
+  tagName: string;
+}
+
+/** The model's entry in modelship.yml, when there is a configuration to read. */
+async function configEntry(
+  options: VersionOptions,
+  workspace: string,
+  log: Logger,
+): Promise<(ModelEntry & { dir: string }) | undefined> {
+  if (options.config) {
+    const loaded = await loadConfig(options.config, { cwd: workspace });
+    return { ...loaded.model(options.modelName), dir: loaded.dir };
+  }
+  if (!options.discoverConfig) return undefined;
+  const candidate = join(workspace, DEFAULT_CONFIG_FILE);
+  if (!existsSync(candidate)) return undefined;
+  const loaded = await loadConfig(candidate);
+  if (!Object.hasOwn(loaded.config.models, options.modelName)) {
+    log.debug(`${candidate} has no model '${options.modelName}'; not using it.`);
+    return undefined;
+  }
+  log.info(`Using the settings of '${options.modelName}' in ${candidate}.`);
+  return { ...loaded.model(options.modelName), dir: loaded.dir };
+}
+
+async function settle(options: VersionOptions, workspace: string, log: Logger): Promise<Settings> {
   validateModelName(options.modelName);
+  const entry = await configEntry(options, workspace, log);
   const bump = options.bump ?? 'auto';
   if (!bumpRequests.includes(bump)) {
     throw new ModelshipError(
@@ -115,7 +158,7 @@ function checkOptions(options: VersionOptions): { bump: BumpRequest; prerelease?
     );
   }
   const prerelease = options.prerelease === undefined ? undefined : validatePrereleaseId(options.prerelease);
-  const firstVersion = options.firstVersion ?? '0.1.0';
+  const firstVersion = options.firstVersion ?? entry?.versioning?.['first-version'] ?? '0.1.0';
   if (semver.valid(firstVersion) !== firstVersion || semver.prerelease(firstVersion)) {
     throw new ModelshipError(
       'INPUT_INVALID',
@@ -123,7 +166,17 @@ function checkOptions(options: VersionOptions): { bump: BumpRequest; prerelease?
       "Use '0.1.0' (still unstable) or '1.0.0'.",
     );
   }
-  return { bump, prerelease, firstVersion };
+  const model = options.model ?? (entry ? resolve(entry.dir, entry.path) : undefined);
+  if (!model) {
+    throw new ModelshipError(
+      'INPUT_MISSING',
+      'Which model? No model path is given and no configuration names one.',
+      `Pass the model path, or a modelship.yml whose 'models: ${options.modelName}:' entry has a 'path'.`,
+    );
+  }
+  const tagName = entry?.versioning?.['tag-prefix'] ?? options.modelName;
+  validateModelName(tagName, 'Tag prefix');
+  return { bump, prerelease, firstVersion, model, labels: options.labels ?? entry?.labels, tagName };
 }
 
 async function openStore(options: VersionOptions, workspace: string, log: Logger): Promise<VersionStore> {
@@ -186,8 +239,10 @@ interface Plan {
 /** Reads the model's versions: the previous one, and one that already holds this digest. */
 async function readVersions(store: VersionStore, name: string, current: LocalModelFacts, log: Logger): Promise<Plan> {
   const versions = await store.listVersions(name);
-  const order = sortVersionsDescending(versions.map((v) => v.version));
-  const byVersion = new Map(versions.map((v) => [v.version, v]));
+  // GTO may register a version twice (`iris@v1.0.0`, `iris@v1.0.0#3`); the first tag listed stands for it.
+  const order = [...new Set(sortVersionsDescending(versions.map((v) => v.version)))];
+  const byVersion = new Map<string, StoredVersion>();
+  for (const v of versions) if (!byVersion.has(v.version)) byVersion.set(v.version, v);
   const sorted = order.map((v) => byVersion.get(v)!);
   log.info(
     versions.length === 0
@@ -210,9 +265,17 @@ function explain(request: BumpRequest, decided: Bump | undefined, reason: string
 }
 
 export async function version(options: VersionOptions, log: Logger): Promise<VersionResult> {
-  const { bump: request, prerelease, firstVersion } = checkOptions(options);
-  const name = options.modelName;
-  const current = await readModelFacts(options.model, options.labels);
+  // Where modelship.yml is looked for: the workspace, else the repository holding the model.
+  const startDir = options.workspace
+    ? resolve(options.workspace)
+    : options.model
+      ? await gitTopLevel(dirname(resolve(options.model))).catch(() => dirname(resolve(options.model!)))
+      : process.cwd();
+  const settings = await settle(options, startDir, log);
+  const { bump: request, prerelease, firstVersion } = settings;
+  // Tags carry the tag name; the model card and the logs speak of the model.
+  const name = settings.tagName;
+  const current = await readModelFacts(settings.model, settings.labels);
   log.info(`${current.file}: ${current.digest}`);
 
   let report: EvaluateReportSummary | undefined;
@@ -237,7 +300,7 @@ export async function version(options: VersionOptions, log: Logger): Promise<Ver
   }
 
   const base = {
-    name,
+    name: options.modelName,
     digest: current.digest,
     signature: current.signature,
     labels: current.labels,
@@ -373,6 +436,12 @@ export async function version(options: VersionOptions, log: Logger): Promise<Ver
       result.releaseUrl = release.url;
       log.info(`Created release ${release.url}.`);
       if (options.attachModel) {
+        if (current.externalData) {
+          log.warn(
+            `${current.file} keeps weights in external data files; only the .onnx file is attached to the release.`,
+            { file: current.file },
+          );
+        }
         const asset = await store.releases.uploadAsset(release, {
           name: assetName(name, nextVersionText),
           data: current.bytes,

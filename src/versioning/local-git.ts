@@ -3,6 +3,7 @@
  * does without a token. Tags are created locally; pushing them is the user's call.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
 import { ModelshipError } from '../errors.js';
@@ -25,13 +26,17 @@ export function runGit(
     const child = spawn('git', args, {
       cwd: options.cwd,
       env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' && !existsSync(options.cwd)) {
+        reject(new ModelshipError('GIT_FAILED', `Cannot run git in ${options.cwd}: the folder does not exist.`));
+        return;
+      }
       reject(
         error.code === 'ENOENT'
           ? new ModelshipError(
@@ -49,16 +54,12 @@ export function runGit(
         stderr: Buffer.concat(stderr).toString('utf8').trim(),
       }),
     );
-    child.stdin.end(options.input ?? '');
+    if (child.stdin) {
+      // git may exit before reading its input (a refused tag); the exit code tells what happened.
+      child.stdin.on('error', () => {});
+      child.stdin.end(options.input);
+    }
   });
-}
-
-async function gitText(args: string[], cwd: string, what: string): Promise<string> {
-  const result = await runGit(args, { cwd });
-  if (result.code !== 0) {
-    throw new ModelshipError('GIT_FAILED', `${what} failed: ${result.stderr || `git exited with ${result.code}`}.`);
-  }
-  return result.stdout.toString('utf8').trim();
 }
 
 /** The top of the git repository holding `path`; a ModelshipError when there is none. */
@@ -199,13 +200,5 @@ export class LocalGitStore implements VersionStore {
   /** `commit` exists in this repository (a shallow checkout may lack old ones). */
   async hasCommit(commit: string): Promise<boolean> {
     return (await runGit(['cat-file', '-e', `${commit}^{commit}`], { cwd: this.cwd })).code === 0;
-  }
-
-  async head(): Promise<string> {
-    return resolveCommit(this.cwd);
-  }
-
-  async describe(what: string, args: string[]): Promise<string> {
-    return gitText(args, this.cwd, what);
   }
 }
