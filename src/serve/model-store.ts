@@ -29,7 +29,7 @@ import {
 } from './repository.js';
 import { CanarySplitter, readRoutingFile, ROUTING_FILE, writeRoutingFile, type Routing } from './routing.js';
 import { ServedVersion } from './served-version.js';
-import { openSession, type ModelSession } from './session.js';
+import { openSession, type ModelSession } from '../runtime/session.js';
 import { VersionStats } from './statistics.js';
 
 /** Files a load request carries: a config in Triton's JSON form and model files by `<N>/<name>`. */
