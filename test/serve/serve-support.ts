@@ -100,7 +100,8 @@ export interface Reply {
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
   text: string;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test assertions read arbitrary JSON
+  json: any;
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
@@ -167,6 +168,7 @@ export function binaryBody(header: unknown, tensors: Buffer[]): { body: Buffer; 
 }
 
 /** Splits a binary response into its JSON header and the bytes after it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- test assertions read arbitrary JSON
 export function readBinaryReply(reply: Reply): { header: any; rest: Buffer } {
   // eslint-disable-line @typescript-eslint/no-explicit-any
   const length = Number(reply.headers['inference-header-content-length']);
