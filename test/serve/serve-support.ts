@@ -170,7 +170,6 @@ export function binaryBody(header: unknown, tensors: Buffer[]): { body: Buffer; 
 /** Splits a binary response into its JSON header and the bytes after it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test assertions read arbitrary JSON
 export function readBinaryReply(reply: Reply): { header: any; rest: Buffer } {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   const length = Number(reply.headers['inference-header-content-length']);
   return { header: JSON.parse(reply.body.subarray(0, length).toString('utf8')), rest: reply.body.subarray(length) };
 }
