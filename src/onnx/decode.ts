@@ -49,8 +49,8 @@ interface TensorFields {
 }
 
 /** Reads a TensorProto; `keepValues` false counts typed values without keeping them (initializers). */
-function readTensor(r: WireReader, keepValues: boolean): TensorFields & { typedCount: number } {
-  const t: TensorFields & { typedCount: number } = {
+function readTensor(r: WireReader, keepValues: boolean): TensorFields & { typedCount: number; stringBytes: number } {
+  const t: TensorFields & { typedCount: number; stringBytes: number } = {
     name: '',
     elemType: 0,
     dims: [],
@@ -63,6 +63,7 @@ function readTensor(r: WireReader, keepValues: boolean): TensorFields & { typedC
     external: [],
     dataLocation: 0,
     typedCount: 0,
+    stringBytes: 0,
   };
   while (!r.done) {
     const { field, wireType, at } = r.tag();
@@ -92,6 +93,7 @@ function readTensor(r: WireReader, keepValues: boolean): TensorFields & { typedC
         r.expect(wireType, LEN, at);
         const v = r.bytesView();
         t.typedCount++;
+        t.stringBytes += v.length;
         if (keepValues) t.strings.push(v);
         break;
       }
@@ -177,7 +179,8 @@ function tensorInfo(r: WireReader): TensorInfo {
     info.byteSize = t.raw.length;
   } else if (t.typedCount > 0) {
     info.storage = 'typed';
-    info.byteSize = t.typedCount * (elemByteSize(t.elemType) ?? 0);
+    // Strings have no fixed width: their size is the bytes they hold.
+    info.byteSize = t.elemType === ElemType.STRING ? t.stringBytes : t.typedCount * (elemByteSize(t.elemType) ?? 0);
   }
   return info;
 }
@@ -511,8 +514,10 @@ const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 function fromRaw(elemType: number, raw: Uint8Array, count: number): TensorData {
   const Ctor = typedArrayFor[elemType];
   const size = Ctor.BYTES_PER_ELEMENT;
-  // Copy into fresh aligned memory: raw_data may start at any byte offset.
-  const copy = raw.slice(0, count * size);
+  // Copy into fresh aligned memory: raw_data may start at any byte offset. (Not `raw.slice`: on a
+  // Buffer that is a view, not a copy.)
+  const copy = new Uint8Array(count * size);
+  copy.set(raw.subarray(0, count * size));
   if (!littleEndian && size > 1) {
     for (let i = 0; i < copy.length; i += size) copy.subarray(i, i + size).reverse();
   }
