@@ -6,7 +6,7 @@
  */
 import type { TensorValue } from '../runtime/tensor.js';
 import type { VersionStats } from './statistics.js';
-import { concatBatch, splitBatch } from './tensor-batch.js';
+import { concatBatch, splitBatch } from '../runtime/convert.js';
 
 export type RunModel = (feeds: Record<string, TensorValue>) => Promise<Record<string, TensorValue>>;
 

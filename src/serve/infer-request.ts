@@ -5,7 +5,8 @@
 import type { OipDatatype } from '../runtime/datatypes.js';
 import { datatypeFromOip } from '../runtime/datatypes.js';
 import type { TensorData, TensorValue } from '../runtime/tensor.js';
-import { float16Bits } from './float16.js';
+import { isModelshipError } from '../errors.js';
+import { tensorFromNested } from '../runtime/convert.js';
 import { badRequest, isPlainObject } from './http-io.js';
 import type { ServedSignature } from './model-config.js';
 
@@ -23,17 +24,6 @@ export interface InferRequest {
   /** Rows along dimension 0 when the model batches, else 1. */
   batchSize: number;
 }
-
-const INT_RANGES: Partial<Record<OipDatatype, [number, number]>> = {
-  INT8: [-128, 127],
-  UINT8: [0, 255],
-  INT16: [-32768, 32767],
-  UINT16: [0, 65535],
-  INT32: [-2147483648, 2147483647],
-  UINT32: [0, 4294967295],
-  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-  UINT64: [0, Number.MAX_SAFE_INTEGER],
-};
 
 const describeShape = (shape: ReadonlyArray<number | string>) => `[${shape.join(', ')}]`;
 const describeValue = (v: unknown) => {
@@ -155,7 +145,8 @@ export function parseInferRequest(
       binaryOffset += binarySize;
     } else {
       if (raw.data === undefined) throw badRequest(`Input '${name}' has no "data".`);
-      data = jsonData(raw.data, spec.datatype, count, shape, name);
+      if (!Array.isArray(raw.data)) throw badRequest(`Input '${name}': "data" must be an array.`);
+      data = jsonData(raw.data, spec.datatype, shape, name);
     }
     inputs[name] = { datatype: spec.datatype, shape, data };
   }
@@ -213,89 +204,13 @@ function readOutputs(raw: unknown, signature: ServedSignature, binaryDefault: bo
   });
 }
 
-/** Flattens nested data, checking that nesting, where used, follows the shape. */
-function flatten(data: unknown[], shape: number[], name: string): unknown[] {
-  if (data.length === 0 || !Array.isArray(data[0])) return data;
-  const out: unknown[] = [];
-  const visit = (value: unknown, depth: number) => {
-    if (depth === shape.length) {
-      if (Array.isArray(value))
-        throw badRequest(`Input '${name}': "data" is nested deeper than its shape ${describeShape(shape)}.`);
-      out.push(value);
-      return;
-    }
-    if (!Array.isArray(value) || value.length !== shape[depth]) {
-      throw badRequest(
-        `Input '${name}': nested "data" does not follow the shape ${describeShape(shape)} at depth ${depth}.`,
-      );
-    }
-    for (const item of value) visit(item, depth + 1);
-  };
-  visit(data, 0);
-  return out;
-}
-
-function jsonData(raw: unknown, datatype: OipDatatype, count: number, shape: number[], name: string): TensorData {
-  if (!Array.isArray(raw)) throw badRequest(`Input '${name}': "data" must be an array.`);
-  const flat = flatten(raw, shape, name);
-  if (flat.length !== count) {
-    throw badRequest(`Input '${name}' has ${flat.length} elements but shape ${describeShape(shape)} needs ${count}.`);
-  }
-  const wrong = (i: number, expected: string) =>
-    badRequest(`Input '${name}': element ${i} is ${describeValue(flat[i])}, not ${expected} (datatype ${datatype}).`);
-  switch (datatype) {
-    case 'FP32':
-    case 'FP64': {
-      const out = datatype === 'FP32' ? new Float32Array(count) : new Float64Array(count);
-      for (let i = 0; i < count; i++) {
-        const v = flat[i];
-        if (typeof v !== 'number') throw wrong(i, 'a number');
-        out[i] = v;
-      }
-      return out;
-    }
-    case 'FP16': {
-      const out = new Uint16Array(count);
-      for (let i = 0; i < count; i++) {
-        const v = flat[i];
-        if (typeof v !== 'number') throw wrong(i, 'a number');
-        out[i] = float16Bits(v);
-      }
-      return out;
-    }
-    case 'BOOL': {
-      for (let i = 0; i < count; i++) if (typeof flat[i] !== 'boolean') throw wrong(i, 'true or false');
-      return flat as boolean[];
-    }
-    case 'BYTES': {
-      for (let i = 0; i < count; i++) if (typeof flat[i] !== 'string') throw wrong(i, 'a string');
-      return flat as string[];
-    }
-    default: {
-      const [min, max] = INT_RANGES[datatype]!;
-      const check = (i: number): number => {
-        const v = flat[i];
-        if (typeof v !== 'number' || !Number.isInteger(v)) throw wrong(i, 'an integer');
-        if (v < min || v > max) throw wrong(i, `an integer in ${min}..${max}`);
-        return v;
-      };
-      if (datatype === 'INT64' || datatype === 'UINT64') {
-        const out = datatype === 'INT64' ? new BigInt64Array(count) : new BigUint64Array(count);
-        for (let i = 0; i < count; i++) out[i] = BigInt(check(i));
-        return out;
-      }
-      const Ctor = {
-        INT8: Int8Array,
-        UINT8: Uint8Array,
-        INT16: Int16Array,
-        UINT16: Uint16Array,
-        INT32: Int32Array,
-        UINT32: Uint32Array,
-      }[datatype as 'INT8'];
-      const out = new Ctor(count);
-      for (let i = 0; i < count; i++) out[i] = check(i);
-      return out;
-    }
+function jsonData(raw: unknown, datatype: OipDatatype, shape: number[], name: string): TensorData {
+  try {
+    return tensorFromNested(datatype, shape, raw, name).data;
+  } catch (error) {
+    if (isModelshipError(error))
+      throw badRequest(`Input '${name}': ${error.message.replace(`tensor '${name}': `, '')}`);
+    throw error;
   }
 }
 

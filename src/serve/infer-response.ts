@@ -1,6 +1,6 @@
 /** An inference response as JSON, or as a JSON header followed by binary tensors. */
 import type { TensorValue } from '../runtime/tensor.js';
-import { float16Value } from './float16.js';
+import { float16ToNumber } from '../runtime/convert.js';
 
 export interface ResponseOutput {
   name: string;
@@ -31,7 +31,7 @@ export function jsonDataText(tensor: TensorValue): string {
     case 'FP64':
       return floatList(data as Float32Array);
     case 'FP16':
-      return floatList(Array.from(data as Uint16Array, float16Value));
+      return floatList(Array.from(data as Uint16Array, float16ToNumber));
     case 'BOOL':
     case 'BYTES':
       return JSON.stringify(data);

@@ -5,7 +5,7 @@
  * A reload never interrupts traffic: new sessions open beside the old ones, the switch happens in one
  * synchronous step, and a replaced version is released only after its requests in flight are answered.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describeError, isModelshipError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -29,7 +29,7 @@ import {
 } from './repository.js';
 import { CanarySplitter, readRoutingFile, ROUTING_FILE, writeRoutingFile, type Routing } from './routing.js';
 import { ServedVersion } from './served-version.js';
-import { openSession, type ModelSession } from './session.js';
+import { openSession, type ModelSession } from '../runtime/session.js';
 import { VersionStats } from './statistics.js';
 
 /** Files a load request carries: a config in Triton's JSON form and model files by `<N>/<name>`. */
@@ -200,107 +200,113 @@ export class ModelStore {
     if (!isModelName(name))
       return Promise.reject(badRequest(`'${name}' is not a valid model name: use letters, digits, '.', '_' and '-'.`));
     return this.locked(name, async (record) => {
-      if (upload) await this.writeUpload(record, upload);
-      let folder: ModelFolder;
+      if (!upload) return this.reload(record);
+      const undo = await this.writeUpload(record, upload);
       try {
-        folder = await readModelFolder(this.repository, name);
+        return await this.reload(record);
       } catch (error) {
-        if (isModelshipError(error) && error.code === 'MODEL_NOT_FOUND') {
-          if (record.versions.size === 0 && record.failures.size === 0 && !record.unloaded) this.models.delete(name);
-          throw new HttpError(404, describeError(error));
-        }
-        record.failures.set('', describeError(error));
-        throw this.loadFailure(name, error);
-      }
-      this.checkRoutedVersionsKept(
-        record,
-        folder.versions.map((v) => v.version),
-      );
-
-      const configPrint = configFingerprint(folder.config);
-      const fingerprintOf = (file: string) => `${file}|${configPrint}`;
-      const toOpen = folder.versions.filter(
-        (v) => record.versions.get(v.version)?.fingerprint !== fingerprintOf(v.fingerprint),
-      );
-      record.loading = new Set(toOpen.map((v) => v.version));
-      const opened: ServedVersion[] = [];
-      for (const v of toOpen) {
-        try {
-          const session = await this.open(v.file, { intraOpThreads: this.intraOpThreads });
-          try {
-            const signature = reconcileSignature(folder.config, session.signature, v.file);
-            const stats = record.versions.get(v.version)?.stats ?? new VersionStats(name, String(v.version));
-            opened.push(
-              new ServedVersion(
-                name,
-                v.version,
-                session,
-                folder.config,
-                signature,
-                fingerprintOf(v.fingerprint),
-                stats,
-              ),
-            );
-          } catch (error) {
-            await session.release().catch(() => undefined);
-            throw error;
-          }
-        } catch (error) {
-          await Promise.all(opened.map((o) => o.session.release().catch(() => undefined)));
-          record.loading.clear();
-          record.failures.set(String(v.version), describeError(error));
-          this.log.error(`Model '${name}' version ${v.version} cannot be loaded: ${describeError(error)}`);
-          throw this.loadFailure(name, error, v.version);
-        }
-      }
-
-      // The switch: one synchronous step, so every request sees either the old set or the new one.
-      const retiring: ServedVersion[] = [];
-      for (const entry of opened) {
-        const old = record.versions.get(entry.version);
-        record.versions.set(entry.version, entry);
-        if (old) retiring.push(old);
-      }
-      const wanted = new Set(folder.versions.map((v) => v.version));
-      const removed: string[] = [];
-      for (const [version, entry] of record.versions) {
-        if (!wanted.has(version)) {
-          record.versions.delete(version);
-          retiring.push(entry);
-          removed.push(String(version));
-        }
-      }
-      record.loading.clear();
-      record.failures.clear();
-      record.config = folder.config;
-      record.unloaded = false;
-      this.refreshHighest(record);
-      for (const entry of retiring) this.drain(record, entry);
-
-      if (record.routing?.canary && !record.versions.has(Number(record.routing.canary.version))) {
-        this.log.info(
-          `Model '${name}': canary version ${record.routing.canary.version} left service; all traffic goes to ${record.routing.stable}.`,
+        // A refused upload leaves the folder as it was, so a restart serves what is served now.
+        await undo().catch((e: unknown) =>
+          this.log.warn(`Model '${name}': could not restore the folder after a refused upload: ${describeError(e)}`),
         );
-        record.routing = { stable: record.routing.stable, canary: null };
-        await writeRoutingFile(folder.dir, record.routing);
+        throw error;
       }
-      if (!record.routing) await this.adoptRoutingFile(record, folder.dir);
-
-      const result = {
-        model: name,
-        loaded: opened.map((o) => o.label),
-        unloaded: removed,
-        versions: [...record.versions.keys()].sort((a, b) => a - b).map(String),
-      };
-      if (result.loaded.length || result.unloaded.length) {
-        this.log.info(
-          `Model '${name}': serving version${result.versions.length > 1 ? 's' : ''} ${result.versions.join(', ')}` +
-            (result.loaded.length ? `; loaded ${result.loaded.join(', ')}` : '') +
-            (result.unloaded.length ? `; unloading ${result.unloaded.join(', ')}` : ''),
-        );
-      }
-      return result;
     });
+  }
+
+  private async reload(record: ModelRecord): Promise<LoadResult> {
+    const name = record.name;
+    let folder: ModelFolder;
+    try {
+      folder = await readModelFolder(this.repository, name);
+    } catch (error) {
+      if (isModelshipError(error) && error.code === 'MODEL_NOT_FOUND') {
+        if (record.versions.size === 0 && record.failures.size === 0 && !record.unloaded) this.models.delete(name);
+        throw new HttpError(404, describeError(error));
+      }
+      record.failures.set('', describeError(error));
+      throw this.loadFailure(name, error);
+    }
+    this.checkRoutedVersionsKept(
+      record,
+      folder.versions.map((v) => v.version),
+    );
+
+    const configPrint = configFingerprint(folder.config);
+    const fingerprintOf = (file: string) => `${file}|${configPrint}`;
+    const toOpen = folder.versions.filter(
+      (v) => record.versions.get(v.version)?.fingerprint !== fingerprintOf(v.fingerprint),
+    );
+    record.loading = new Set(toOpen.map((v) => v.version));
+    const opened: ServedVersion[] = [];
+    for (const v of toOpen) {
+      try {
+        const session = await this.open(v.file, { intraOpThreads: this.intraOpThreads });
+        try {
+          const signature = reconcileSignature(folder.config, session.signature, v.file);
+          const stats = record.versions.get(v.version)?.stats ?? new VersionStats(name, String(v.version));
+          opened.push(
+            new ServedVersion(name, v.version, session, folder.config, signature, fingerprintOf(v.fingerprint), stats),
+          );
+        } catch (error) {
+          await session.release().catch(() => undefined);
+          throw error;
+        }
+      } catch (error) {
+        await Promise.all(opened.map((o) => o.session.release().catch(() => undefined)));
+        record.loading.clear();
+        record.failures.set(String(v.version), describeError(error));
+        this.log.error(`Model '${name}' version ${v.version} cannot be loaded: ${describeError(error)}`);
+        throw this.loadFailure(name, error, v.version);
+      }
+    }
+
+    // The switch: one synchronous step, so every request sees either the old set or the new one.
+    const retiring: ServedVersion[] = [];
+    for (const entry of opened) {
+      const old = record.versions.get(entry.version);
+      record.versions.set(entry.version, entry);
+      if (old) retiring.push(old);
+    }
+    const wanted = new Set(folder.versions.map((v) => v.version));
+    const removed: string[] = [];
+    for (const [version, entry] of record.versions) {
+      if (!wanted.has(version)) {
+        record.versions.delete(version);
+        retiring.push(entry);
+        removed.push(String(version));
+      }
+    }
+    record.loading.clear();
+    record.failures.clear();
+    record.config = folder.config;
+    record.unloaded = false;
+    this.refreshHighest(record);
+    for (const entry of retiring) this.drain(record, entry);
+
+    if (record.routing?.canary && !record.versions.has(Number(record.routing.canary.version))) {
+      this.log.info(
+        `Model '${name}': canary version ${record.routing.canary.version} left service; all traffic goes to ${record.routing.stable}.`,
+      );
+      record.routing = { stable: record.routing.stable, canary: null };
+      await writeRoutingFile(folder.dir, record.routing);
+    }
+    if (!record.routing) await this.adoptRoutingFile(record, folder.dir);
+
+    const result = {
+      model: name,
+      loaded: opened.map((o) => o.label),
+      unloaded: removed,
+      versions: [...record.versions.keys()].sort((a, b) => a - b).map(String),
+    };
+    if (result.loaded.length || result.unloaded.length) {
+      this.log.info(
+        `Model '${name}': serving version${result.versions.length > 1 ? 's' : ''} ${result.versions.join(', ')}` +
+          (result.loaded.length ? `; loaded ${result.loaded.join(', ')}` : '') +
+          (result.unloaded.length ? `; unloading ${result.unloaded.join(', ')}` : ''),
+      );
+    }
+    return result;
   }
 
   private loadFailure(name: string, error: unknown, version?: number): HttpError {
@@ -321,7 +327,8 @@ export class ModelStore {
     }
   }
 
-  private async writeUpload(record: ModelRecord, upload: ModelUpload): Promise<void> {
+  /** Writes the upload into the model folder; returns what puts the folder back as it was. */
+  private async writeUpload(record: ModelRecord, upload: ModelUpload): Promise<() => Promise<void>> {
     const config = (() => {
       try {
         return parseModelConfigJson(upload.config, record.name);
@@ -338,13 +345,39 @@ export class ModelStore {
       );
     this.checkRoutedVersionsKept(record, versions);
     const dir = path.join(this.repository, record.name);
-    await mkdir(dir, { recursive: true });
-    for (const file of upload.files)
-      await writeFileAtomic(path.join(dir, String(file.version), file.name), file.content);
-    await writeFileAtomic(path.join(dir, 'config.pbtxt'), configJsonToPbtxt(upload.config));
+    const createdDirs: string[] = [];
+    const previous = new Map<string, Buffer | undefined>();
+    const remember = async (file: string) => previous.set(file, await readFile(file).catch(() => undefined));
+    const undo = async () => {
+      for (const [file, content] of previous) {
+        if (content) await writeFileAtomic(file, content);
+        else await rm(file, { force: true });
+      }
+      for (const created of createdDirs.reverse()) await rm(created, { recursive: true, force: true });
+    };
+    try {
+      for (const folder of [dir, ...new Set(upload.files.map((f) => path.join(dir, String(f.version))))]) {
+        if (!(await stat(folder).catch(() => undefined))) {
+          await mkdir(folder, { recursive: true });
+          createdDirs.push(folder);
+        }
+      }
+      for (const file of upload.files) {
+        const target = path.join(dir, String(file.version), file.name);
+        await remember(target);
+        await writeFileAtomic(target, file.content);
+      }
+      const configFile = path.join(dir, 'config.pbtxt');
+      await remember(configFile);
+      await writeFileAtomic(configFile, configJsonToPbtxt(upload.config));
+    } catch (error) {
+      await undo().catch(() => undefined);
+      throw error;
+    }
     this.log.info(
       `Model '${record.name}': wrote config.pbtxt${upload.files.length ? ` and ${upload.files.map((f) => `${f.version}/${f.name}`).join(', ')}` : ''}.`,
     );
+    return undo;
   }
 
   private async adoptRoutingFile(record: ModelRecord, dir: string): Promise<void> {

@@ -5,7 +5,7 @@
 import type { TensorValue } from '../runtime/tensor.js';
 import { DynamicBatcher } from './batcher.js';
 import type { ModelConfig, ServedSignature } from './model-config.js';
-import type { ModelSession } from './session.js';
+import type { ModelSession } from '../runtime/session.js';
 import type { VersionStats } from './statistics.js';
 
 export type VersionState = 'READY' | 'UNLOADING';
