@@ -5,7 +5,9 @@
  * success the earlier ones are marked inactive here, whatever the environment.
  */
 import type { GitHubClient } from './client.js';
-import { gitHubError, type RepositoryRef } from './tags.js';
+import { ModelshipError } from '../errors.js';
+import { gitHubError } from './errors.js';
+import type { RepositoryRef } from './tags.js';
 
 export interface DeploymentPayload {
   model: string;
@@ -53,8 +55,9 @@ export async function createDeployment(
   repository: RepositoryRef,
   request: CreateDeploymentRequest,
 ): Promise<number> {
+  let response;
   try {
-    const response = await client.rest.repos.createDeployment({
+    response = await client.rest.repos.createDeployment({
       ...repository,
       ref: request.ref,
       environment: request.environment,
@@ -65,14 +68,18 @@ export async function createDeployment(
       description: trimDescription(request.description),
       ...(request.productionEnvironment === undefined ? {} : { production_environment: request.productionEnvironment }),
     });
-    const data = response.data as { id?: number; message?: string };
-    if (response.status !== 201 || typeof data.id !== 'number') {
-      throw new Error(data.message ?? `unexpected answer ${response.status}`);
-    }
-    return data.id;
   } catch (error) {
-    throw gitHubError(`creating a deployment of ${request.ref} to '${request.environment}'`, error);
+    throw gitHubError(error, `create a deployment of ${request.ref} to '${request.environment}'`);
   }
+  const data = response.data as { id?: number; message?: string };
+  if (response.status !== 201 || typeof data.id !== 'number') {
+    // 202: GitHub tried to merge the default branch in first, which auto_merge: false rules out.
+    throw new ModelshipError(
+      'GITHUB_REJECTED',
+      `GitHub did not create a deployment of ${request.ref} to '${request.environment}': ${data.message ?? `answer ${response.status}`}.`,
+    );
+  }
+  return data.id;
 }
 
 export async function setDeploymentStatus(
@@ -91,7 +98,7 @@ export async function setDeploymentStatus(
       ...(status.description ? { description: trimDescription(status.description) } : {}),
     });
   } catch (error) {
-    throw gitHubError(`setting deployment ${deploymentId} to ${status.state}`, error);
+    throw gitHubError(error, `set deployment ${deploymentId} to ${status.state}`);
   }
 }
 
@@ -113,7 +120,7 @@ export async function listDeployments(
       payload: d.payload,
     }));
   } catch (error) {
-    throw gitHubError(`listing deployments of '${environment}'`, error);
+    throw gitHubError(error, `list the deployments of '${environment}'`);
   }
 }
 
@@ -140,7 +147,7 @@ export async function markEarlierInactive(
       });
       latest = data[0]?.state;
     } catch (error) {
-      throw gitHubError(`reading the statuses of deployment ${deployment.id}`, error);
+      throw gitHubError(error, `read the statuses of deployment ${deployment.id}`);
     }
     if (latest !== 'success') continue;
     await setDeploymentStatus(client, repository, deployment.id, { state: 'inactive' });
