@@ -328,7 +328,7 @@ export async function deploy(input: DeployOptions, log: Logger): Promise<DeployR
   try {
     await env.readLedger();
     await env.recoverInterrupted();
-    const servingEntry = env.serving();
+    const servingEntry = env.serving() ?? (await env.adoptUnrecorded());
     const previous = servingEntry ? asDeployed(servingEntry) : undefined;
     const base = {
       model,
