@@ -1,0 +1,184 @@
+/**
+ * The one wrapper over an onnxruntime inference session: open from a path or bytes, read the signature,
+ * run with TensorValues in and out. Feeds are checked against the signature first, so a caller's mistake
+ * is a TENSOR_INVALID (HTTP 400 in the server) and only a failure inside onnxruntime is INFERENCE_FAILED.
+ */
+import { stat } from 'node:fs/promises';
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { ModelshipError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import { fromOrtTensor, toOrtTensor } from './convert.js';
+import { datatypeFromOrt } from './datatypes.js';
+import { loadOnnxRuntime, type OrtModule } from './onnxruntime.js';
+import type { Signature, TensorSignature, TensorValue } from './tensor.js';
+
+export interface SessionOptions {
+  /** Threads within one operator; onnxruntime's default (all cores) when unset. */
+  intraOpThreads?: number;
+  /** Threads across independent operators. */
+  interOpThreads?: number;
+  log?: Logger;
+}
+
+export interface ModelSession {
+  /** Tensor inputs and outputs as onnxruntime sees them; a variable dimension is its symbol, or -1. */
+  signature: Signature;
+  /** Runs the model; `outputNames` defaults to every tensor output. */
+  run(feeds: Record<string, TensorValue>, outputNames?: string[]): Promise<Record<string, TensorValue>>;
+  release(): Promise<void>;
+}
+
+export async function openSession(source: string | Uint8Array, options: SessionOptions = {}): Promise<ModelSession> {
+  const log = options.log ?? silentLogger;
+  const what = typeof source === 'string' ? source : `a ${source.byteLength}-byte model`;
+  const location = typeof source === 'string' ? { file: source } : undefined;
+  if (typeof source === 'string') {
+    const info = await stat(source).catch(() => undefined);
+    if (!info?.isFile()) {
+      throw new ModelshipError(
+        'MODEL_LOAD_FAILED',
+        `Cannot load ${source}: ${info ? 'not a file' : 'no such file'}.`,
+        'Check the model path.',
+        location,
+      );
+    }
+  }
+  const ort = await loadOnnxRuntime({ log });
+  const sessionOptions: InferenceSession.SessionOptions = { executionProviders: ['cpu'] };
+  for (const [key, value] of [
+    ['intraOpNumThreads', options.intraOpThreads],
+    ['interOpNumThreads', options.interOpThreads],
+  ] as const) {
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new ModelshipError(
+        'SESSION_OPTIONS_INVALID',
+        `${key === 'intraOpNumThreads' ? 'intraOpThreads' : 'interOpThreads'} must be a non-negative integer, got ${value}.`,
+        '0 lets onnxruntime choose.',
+      );
+    }
+    sessionOptions[key] = value;
+  }
+  let session: InferenceSession;
+  try {
+    session =
+      typeof source === 'string'
+        ? await ort.InferenceSession.create(source, sessionOptions)
+        : await ort.InferenceSession.create(source, sessionOptions);
+  } catch (error) {
+    throw new ModelshipError(
+      'MODEL_LOAD_FAILED',
+      `onnxruntime could not load ${what}: ${messageOf(error)}`,
+      'Check that the file is a complete ONNX model (not a Git LFS pointer) whose operators onnxruntime supports.',
+      location,
+      { cause: error },
+    );
+  }
+
+  let signature: Signature;
+  try {
+    signature = {
+      inputs: session.inputMetadata.map((meta) => tensorSignature(meta, 'input')),
+      outputs: session.outputMetadata.flatMap((meta) => {
+        if (!meta.isTensor || !datatypeFromOrt(meta.type)) {
+          log.warn(`Output '${meta.name}' of ${what} is not a tensor modelship can carry; it is left out.`);
+          return [];
+        }
+        return [tensorSignature(meta, 'output')];
+      }),
+    };
+  } catch (error) {
+    await session.release().catch(() => undefined);
+    throw new ModelshipError('MODEL_LOAD_FAILED', `Cannot use ${what}: ${messageOf(error)}`, undefined, location);
+  }
+  return new OrtModelSession(ort, session, signature);
+}
+
+class OrtModelSession implements ModelSession {
+  #released = false;
+  readonly #inputs: Map<string, TensorSignature>;
+  readonly #outputs: Set<string>;
+
+  constructor(
+    private readonly ort: OrtModule,
+    private readonly session: InferenceSession,
+    readonly signature: Signature,
+  ) {
+    this.#inputs = new Map(signature.inputs.map((input) => [input.name, input]));
+    this.#outputs = new Set(signature.outputs.map((output) => output.name));
+  }
+
+  async run(feeds: Record<string, TensorValue>, outputNames?: string[]): Promise<Record<string, TensorValue>> {
+    if (this.#released) throw new ModelshipError('INFERENCE_FAILED', 'The model session was already released.');
+    const ortFeeds: Record<string, OrtTensor> = {};
+    for (const [name, value] of Object.entries(feeds)) {
+      const input = this.#inputs.get(name);
+      if (!input) {
+        throw invalid(`Unknown input '${name}'; the model's inputs are ${list(this.#inputs.keys())}.`);
+      }
+      checkAgainst(input, value);
+      ortFeeds[name] = toOrtTensor(this.ort, value, name);
+    }
+    const missing = [...this.#inputs.keys()].filter((name) => !(name in feeds));
+    if (missing.length > 0) throw invalid(`Missing input${missing.length > 1 ? 's' : ''} ${list(missing)}.`);
+    const fetches = outputNames ?? this.signature.outputs.map((output) => output.name);
+    const unknown = fetches.filter((name) => !this.#outputs.has(name));
+    if (unknown.length > 0) {
+      throw invalid(`Unknown output ${list(unknown)}; the model's outputs are ${list(this.#outputs)}.`);
+    }
+
+    let results: InferenceSession.ReturnType;
+    try {
+      results = await this.session.run(ortFeeds, fetches);
+    } catch (error) {
+      throw new ModelshipError(
+        'INFERENCE_FAILED',
+        `onnxruntime failed to run the model: ${messageOf(error)}`,
+        undefined,
+        undefined,
+        {
+          cause: error,
+        },
+      );
+    }
+    const out: Record<string, TensorValue> = {};
+    for (const name of fetches) out[name] = fromOrtTensor(results[name] as OrtTensor, name);
+    return out;
+  }
+
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    await this.session.release();
+  }
+}
+
+function tensorSignature(meta: InferenceSession.ValueMetadata, kind: 'input' | 'output'): TensorSignature {
+  if (!meta.isTensor) throw new Error(`${kind} '${meta.name}' is not a tensor (a sequence or map)`);
+  const row = datatypeFromOrt(meta.type);
+  if (!row) throw new Error(`${kind} '${meta.name}' has element type '${meta.type}', which modelship does not carry`);
+  return {
+    name: meta.name,
+    datatype: row.oip,
+    shape: meta.shape.map((dim) => (typeof dim === 'string' ? dim || -1 : dim)),
+  };
+}
+
+/** The checks onnxruntime would otherwise fail with a less readable message. */
+function checkAgainst(input: TensorSignature, value: TensorValue): void {
+  if (value.datatype !== input.datatype) {
+    throw invalid(`Input '${input.name}' is ${input.datatype}, got ${value.datatype}.`);
+  }
+  if (input.shape.length === 0) return; // rank unknown to onnxruntime: let it judge
+  const fixed = input.shape.map((dim) => (typeof dim === 'number' && dim >= 0 ? dim : undefined));
+  const fits =
+    value.shape.length === input.shape.length && fixed.every((dim, i) => dim === undefined || dim === value.shape[i]);
+  if (!fits) {
+    throw invalid(`Input '${input.name}' has shape [${input.shape.join(', ')}], got [${value.shape.join(', ')}].`);
+  }
+}
+
+const invalid = (message: string) => new ModelshipError('TENSOR_INVALID', message);
+const list = (names: Iterable<string>) => [...names].map((name) => `'${name}'`).join(', ') || '(none)';
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
