@@ -511,8 +511,10 @@ const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 function fromRaw(elemType: number, raw: Uint8Array, count: number): TensorData {
   const Ctor = typedArrayFor[elemType];
   const size = Ctor.BYTES_PER_ELEMENT;
-  // Copy into fresh aligned memory: raw_data may start at any byte offset.
-  const copy = raw.slice(0, count * size);
+  // Copy into fresh aligned memory: raw_data may start at any byte offset. (Not `raw.slice`: on a
+  // Buffer that is a view, not a copy.)
+  const copy = new Uint8Array(count * size);
+  copy.set(raw.subarray(0, count * size));
   if (!littleEndian && size > 1) {
     for (let i = 0; i < copy.length; i += size) copy.subarray(i, i + size).reverse();
   }

@@ -51,7 +51,10 @@ class FileFields {
   }
 
   /** Each field of the message spanning [start, end): number, wire type, and where its value lies. */
-  async *fields(start: number, end: number): AsyncGenerator<{ field: number; wireType: number; valueStart: number; valueEnd: number }> {
+  async *fields(
+    start: number,
+    end: number,
+  ): AsyncGenerator<{ field: number; wireType: number; valueStart: number; valueEnd: number }> {
     let pos = start;
     while (pos < end) {
       // A key and a length are at most 20 bytes; a WireReader over them checks everything as decodeModel does.
@@ -77,7 +80,11 @@ class FileFields {
         }
         valueStart = pos + r.pos;
         if (length < 0 || length > end - valueStart) {
-          throw decodeError('ONNX model', `length ${length} runs past the end (${end - valueStart} bytes left)`, at(lengthAt));
+          throw decodeError(
+            'ONNX model',
+            `length ${length} runs past the end (${end - valueStart} bytes left)`,
+            at(lengthAt),
+          );
         }
         valueEnd = valueStart + length;
       } else if (wireType === WireType.VARINT) {
@@ -173,7 +180,13 @@ export async function digestModel(modelPath: string): Promise<string> {
   for (const location of locations) {
     const path = resolve(folder, location);
     const inside = relative(folder, path);
-    if (isAbsolute(location) || inside === '' || inside.startsWith('..' + sep) || inside === '..' || isAbsolute(inside)) {
+    if (
+      isAbsolute(location) ||
+      inside === '' ||
+      inside.startsWith('..' + sep) ||
+      inside === '..' ||
+      isAbsolute(inside)
+    ) {
       throw new ModelshipError(
         'ONNX_EXTERNAL_DATA',
         `External data location "${location}" is outside the model folder`,

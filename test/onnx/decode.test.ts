@@ -291,6 +291,45 @@ describe('TensorProto', () => {
     expect(typed(ElemType.STRING, [2], (w) => w.stringField(6, 'x').stringField(6, 'yz')).data).toEqual(['x', 'yz']);
   });
 
+  // Bytes written by onnx 1.12 `helper.make_tensor(name, type, dims, vals)`, which uses the typed fields.
+  const writtenByOnnx: Array<[string, TensorValue]> = [
+    ['0802100122080000c03f000000c0420166', { datatype: 'FP32', shape: [2], data: Float32Array.from([1.5, -2]) }],
+    [
+      '080310032a0c80ffffffffffffffff01007f42026938',
+      { datatype: 'INT8', shape: [3], data: Int8Array.from([-128, 0, 127]) },
+    ],
+    ['080210042a0400ffff034203753136', { datatype: 'UINT16', shape: [2], data: Uint16Array.from([0, 65535]) }],
+    ['0802100a2a058078808003420168', { datatype: 'FP16', shape: [2], data: Uint16Array.from([0x3c00, 0xc000]) }],
+    ['080310092a03010001420162', { datatype: 'BOOL', shape: [3], data: [true, false, true] }],
+    [
+      '080210073a0b8080808080808080c001074203693634',
+      { datatype: 'INT64', shape: [2], data: BigInt64Array.from([-(2n ** 62n), 7n]) },
+    ],
+    ['0801100c42037533325a05ffffffff0f', { datatype: 'UINT32', shape: [1], data: Uint32Array.from([2 ** 32 - 1]) }],
+    [
+      '0801100d42037536345a0affffffffffffffffff01',
+      { datatype: 'UINT64', shape: [1], data: BigUint64Array.from([2n ** 64n - 1n]) },
+    ],
+    [
+      '08010802100b42016452109a9999999999b93f9c7500883ce437fe',
+      { datatype: 'FP64', shape: [1, 2], data: Float64Array.from([0.1, -1e300]) },
+    ],
+    ['08021008320261623202c3bc420173', { datatype: 'BYTES', shape: [2], data: ['ab', 'ü'] }],
+  ];
+  it.each(writtenByOnnx.map(([hex, value]) => [value.datatype, hex, value] as const))(
+    'decodes %s as onnx writes it with typed fields',
+    (_label, hex, value) => {
+      expect(decodeTensorProto(Buffer.from(hex, 'hex')).value).toEqual(value);
+    },
+  );
+
+  it('decodes from a pooled Node Buffer, whose slice is not a copy', () => {
+    const bytes = encodeTensorProto('pooled', { datatype: 'INT32', shape: [3], data: Int32Array.from([7, -8, 9]) });
+    const pooled = Buffer.from(bytes);
+    expect(pooled.byteOffset + pooled.length).toBeLessThanOrEqual(pooled.buffer.byteLength);
+    expect(decodeTensorProto(pooled).value.data).toEqual(Int32Array.from([7, -8, 9]));
+  });
+
   it('refuses values that do not fill the shape', () => {
     const short = new WireWriter().varintField(1, 4).varintField(2, ElemType.FLOAT).stringField(8, 's');
     short.bytesField(9, new Uint8Array(12));
