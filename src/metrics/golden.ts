@@ -3,6 +3,7 @@
  * tests compare them — same dtype and shape; strings and booleans exact; numbers |a-b| <= atol + rtol*|b|;
  * NaN equals NaN.
  */
+import { float16ToNumber } from '../runtime/convert.js';
 import type { TensorValue } from '../runtime/tensor.js';
 
 export interface Tolerance {
@@ -26,16 +27,6 @@ export interface ElementComparison {
 type Elements = ArrayLike<unknown>;
 
 const asNumber = (value: unknown): number => (typeof value === 'bigint' ? Number(value) : Number(value));
-
-/** Decodes IEEE 754 half precision bits, the form FP16 tensors travel in. */
-export function halfToFloat(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * Math.pow(2, -14) * (fraction / 1024);
-  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
-  return sign * Math.pow(2, exponent - 15) * (1 + fraction / 1024);
-}
 
 export function compareElements(
   actual: Elements,
@@ -90,7 +81,7 @@ export function compareTensors(
   if (actual.shape.length !== expected.shape.length || actual.shape.some((d, i) => d !== expected.shape[i])) {
     return { ...failed(count), message: `shape [${actual.shape}], expected [${expected.shape}]` };
   }
-  const decode = actual.datatype === 'FP16' ? (v: unknown) => halfToFloat(v as number) : asNumber;
+  const decode = actual.datatype === 'FP16' ? (v: unknown) => float16ToNumber(v as number) : asNumber;
   const result = compareElements(actual.data, 0, expected.data, 0, count, tolerance, decode);
   if (result.first) {
     return {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ModelshipError } from '../../src/errors.js';
-import { compareElements, compareTensors, DEFAULT_TOLERANCE, halfToFloat } from '../../src/metrics/golden.js';
+import { compareElements, compareTensors, DEFAULT_TOLERANCE } from '../../src/metrics/golden.js';
 import { checkThresholdMetrics, defaultThresholds, parseThresholds } from '../../src/metrics/thresholds.js';
 import { judge, judgeMetric, twoProportionPValue, type BaselineSource } from '../../src/metrics/verdict.js';
 
@@ -18,20 +18,16 @@ describe('golden comparison', () => {
     expect(r.maxRelError).toBe(0.5);
   });
 
-  it('checks datatype and shape before values', () => {
+  it('checks datatype and shape before values, and decodes half floats', () => {
+    const half = (bits: number[]) => ({ datatype: 'FP16' as const, shape: [bits.length], data: new Uint16Array(bits) });
+    expect(compareTensors(half([0x3c00]), half([0x3c01]), DEFAULT_TOLERANCE).mismatches).toBe(0);
+    expect(compareTensors(half([0x3c00]), half([0xc000]), DEFAULT_TOLERANCE).maxAbsError).toBe(3);
     const t = (datatype: 'FP32' | 'FP64', shape: number[]) => ({ datatype, shape, data: new Float32Array([1, 2]) });
     expect(compareTensors(t('FP32', [2]), t('FP64', [2]), DEFAULT_TOLERANCE).message).toMatch(
       /datatype FP32, expected FP64/,
     );
     expect(compareTensors(t('FP32', [1, 2]), t('FP32', [2]), DEFAULT_TOLERANCE).message).toMatch(/shape/);
     expect(compareTensors(t('FP32', [2]), t('FP32', [2]), DEFAULT_TOLERANCE).mismatches).toBe(0);
-  });
-
-  it('decodes half floats', () => {
-    expect(halfToFloat(0x3c00)).toBe(1);
-    expect(halfToFloat(0xc000)).toBe(-2);
-    expect(halfToFloat(0x7bff)).toBe(65504);
-    expect(Number.isNaN(halfToFloat(0x7e00))).toBe(true);
   });
 });
 
