@@ -49,8 +49,8 @@ interface TensorFields {
 }
 
 /** Reads a TensorProto; `keepValues` false counts typed values without keeping them (initializers). */
-function readTensor(r: WireReader, keepValues: boolean): TensorFields & { typedCount: number } {
-  const t: TensorFields & { typedCount: number } = {
+function readTensor(r: WireReader, keepValues: boolean): TensorFields & { typedCount: number; stringBytes: number } {
+  const t: TensorFields & { typedCount: number; stringBytes: number } = {
     name: '',
     elemType: 0,
     dims: [],
@@ -63,6 +63,7 @@ function readTensor(r: WireReader, keepValues: boolean): TensorFields & { typedC
     external: [],
     dataLocation: 0,
     typedCount: 0,
+    stringBytes: 0,
   };
   while (!r.done) {
     const { field, wireType, at } = r.tag();
@@ -92,6 +93,7 @@ function readTensor(r: WireReader, keepValues: boolean): TensorFields & { typedC
         r.expect(wireType, LEN, at);
         const v = r.bytesView();
         t.typedCount++;
+        t.stringBytes += v.length;
         if (keepValues) t.strings.push(v);
         break;
       }
@@ -177,7 +179,8 @@ function tensorInfo(r: WireReader): TensorInfo {
     info.byteSize = t.raw.length;
   } else if (t.typedCount > 0) {
     info.storage = 'typed';
-    info.byteSize = t.typedCount * (elemByteSize(t.elemType) ?? 0);
+    // Strings have no fixed width: their size is the bytes they hold.
+    info.byteSize = t.elemType === ElemType.STRING ? t.stringBytes : t.typedCount * (elemByteSize(t.elemType) ?? 0);
   }
   return info;
 }

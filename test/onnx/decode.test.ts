@@ -115,7 +115,7 @@ describe('decodeModel', () => {
       byteSize: 0,
       external: { location: 'weights.bin', offset: 0, length: 32 },
     });
-    expect(names).toMatchObject({ elemType: ElemType.STRING, storage: 'typed' });
+    expect(names).toMatchObject({ elemType: ElemType.STRING, storage: 'typed', byteSize: 2 });
     const [n0, n1] = g.nodes;
     expect(n0).toMatchObject({
       opType: 'Custom',
