@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { silentLogger } from '../../src/log.js';
 import { evaluate } from '../../src/steps/evaluate.js';
 import { defineCase, type BenchContext } from '../harness.js';
-import { writeMlpModel } from '../mlp-model.js';
+import { writeMlpModel } from '../../scripts/fixtures/mlp.js';
 import { measureRawOrtThroughput, releaseRawSessions } from '../ort-throughput.js';
 import { runNode } from '../process-stats.js';
 
@@ -113,7 +113,8 @@ export async function cases(ctx: BenchContext) {
       return { model: iris, fixtures };
     }),
     throughput(mlpLabel, async () => {
-      const model = await writeMlpModel(join(ctx.tmpDir, `${mlpLabel}.onnx`), mlpShape);
+      const model = join(ctx.tmpDir, `${mlpLabel}.onnx`);
+      await writeMlpModel(model, mlpShape);
       const fixtures = join(ctx.tmpDir, `mnist-${rows}.jsonl`);
       await writeRows(fixtures, rows, mnistRow(lcg(2)));
       return { model, fixtures };
