@@ -14,28 +14,22 @@ import {
   type TestTensor,
 } from '../fixtures/test-data.js';
 import type { Logger } from '../log.js';
-import { ClassificationEvaluation, defaultTopK } from '../metrics/classification-evaluation.js';
-import type { EvaluationSettings, Task, TaskEvaluation } from '../metrics/evaluation.js';
+import { ClassificationEvaluation, defaultTopK } from './classification-evaluation.js';
+import type { EvaluationSettings, Task, TaskEvaluation } from './evaluation.js';
 import {
   compareElements,
   compareTensors,
   DEFAULT_TOLERANCE,
   type ElementComparison,
   type Tolerance,
-} from '../metrics/golden.js';
-import { GoldenEvaluation } from '../metrics/golden-evaluation.js';
-import { LatencyHistogram } from '../metrics/latency.js';
-import {
-  planOutputs,
-  readClassBatch,
-  readValueBatch,
-  type OutputChoice,
-  type OutputPlan,
-} from '../metrics/predictions.js';
-import { RegressionEvaluation } from '../metrics/regression-evaluation.js';
+} from './golden.js';
+import { GoldenEvaluation } from './golden-evaluation.js';
+import { LatencyHistogram } from './latency.js';
+import { planOutputs, readClassBatch, readValueBatch, type OutputChoice, type OutputPlan } from './predictions.js';
+import { RegressionEvaluation } from './regression-evaluation.js';
 import { autoBatchSize, RowBatchBuilder } from '../runtime/row-batches.js';
 import type { Signature, TensorSignature, TensorValue } from '../runtime/tensor.js';
-import type { LoadedModel } from './models.js';
+import type { LoadedModel } from '../runtime/loaded-model.js';
 
 export interface RunOptions {
   task: Task;

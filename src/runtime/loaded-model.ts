@@ -4,8 +4,8 @@ import { labelsFromMetadata } from '../metrics/predictions.js';
 import { digestModel } from '../onnx/digest.js';
 import { readModelFile } from '../onnx/read.js';
 import { signatureOf } from '../onnx/signature.js';
-import { openSession, type ModelSession } from '../runtime/session.js';
-import type { Signature } from '../runtime/tensor.js';
+import { openSession, type ModelSession } from './session.js';
+import type { Signature } from './tensor.js';
 
 export interface LoadedModel {
   /** As the user gave it. */
