@@ -84,5 +84,7 @@ export interface EnvironmentEntry {
   'max-latency-ratio'?: number;
   /** Versions kept deployed; 3 when left out. */
   keep?: number;
+  /** The folder holding the deploy ledger and lease; see src/deploy/target.ts for the default. */
+  state?: string;
   url?: string;
 }

@@ -57,6 +57,7 @@ const everyField: DeepRequired<ModelshipConfig> = {
           'max-error-rate': 0.01,
           'max-latency-ratio': 1.5,
           keep: 3,
+          state: '/srv/modelship-state',
           url: 'https://models.example.com/v2',
         },
       },
