@@ -17,7 +17,8 @@ Options:
   --config <file>            modelship.yml whose model entry gives signature, labels, fixtures and limits
   --model-name <name>        the entry to use (config defaults to modelship.yml when this is set)
   --expected-digest <sha>    sha256:<hex> the model must have
-  --fixtures <file.jsonl>    rows for the smoke run (default: inputs made up from the signature)
+  --fixtures <path>          JSONL/CSV rows or ONNX test data sets for the smoke run
+                             (default: the config's fixtures, else inputs made up from the signature)
   --max-size <size>          e.g. 200MB, 1.5GiB
   --max-latency-ms <ms>      largest allowed median latency of one request (p95 over it warns)
   --allowed-domains <a,b>    custom operator domains the model may use

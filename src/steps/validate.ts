@@ -116,7 +116,6 @@ export async function validate(options: ValidateOptions, log: Logger): Promise<V
           preloadedPath: preload?.path,
           facts,
           fixtures: expect.fixtures,
-          fixturesNote: expect.fixturesNote,
           maxLatencyMs: expect.maxLatencyMs,
           maxLatencyLocation: expect.locations.maxLatencyMs,
           timeoutMs,

@@ -11,11 +11,15 @@ import { ModelshipError, type SourceLocation } from '../errors.js';
 import type { ExpectedSignature } from './signature-match.js';
 import { parseSizeInput } from './size.js';
 
-/** Where the smoke run's rows come from: a JSONL file, each input read from a field (`inputs.<name>` by default). */
+/** Where the smoke run's inputs come from: a JSONL or CSV file, or a folder of ONNX test data sets. */
 export interface FixtureSource {
   path: string;
-  /** Input name -> a (dotted) field holding the tensor, or fields whose values form it, in order. */
+  /** `jsonl`, `csv` or `onnx`; from the path when left out. */
+  format?: string;
+  /** Input name -> the field holding the tensor, or the columns whose values form it, in order. */
   inputs?: Record<string, string | string[]>;
+  /** Field names of the id and label, which a CSV's default column mapping leaves out. */
+  fields?: { id?: string; label?: string };
 }
 
 export interface Expectations {
@@ -27,8 +31,6 @@ export interface Expectations {
   maxLatencyMs?: number;
   expectedDigest?: string;
   fixtures?: FixtureSource;
-  /** Why configured fixtures cannot feed the smoke run (a format it does not read). */
-  fixturesNote?: string;
   signature?: ExpectedSignature;
   labels?: string[];
   locations: {
@@ -156,10 +158,10 @@ export async function resolveExpectations(options: ExpectationOptions): Promise<
       expectations.locations.labels = loaded.locate(`${base}/labels`);
     }
     if (entry.fixtures) {
-      const file = path.resolve(loaded.dir, entry.fixtures.path);
-      const format = entry.fixtures.format ?? (/\.jsonl?$/i.test(file) ? 'jsonl' : undefined);
-      if (format === 'jsonl') expectations.fixtures = { path: relativeToCwd(file), inputs: entry.fixtures.inputs };
-      else expectations.fixturesNote = `configured fixtures ${entry.fixtures.path} are not JSONL`;
+      const { path: file, format, inputs, id, label } = entry.fixtures;
+      expectations.fixtures = { path: relativeToCwd(path.resolve(loaded.dir, file)), format, inputs };
+      const fields = { ...(id ? { id } : {}), ...(label ? { label } : {}) };
+      if (id || label) expectations.fixtures.fields = fields;
     }
   }
 
@@ -170,7 +172,6 @@ export async function resolveExpectations(options: ExpectationOptions): Promise<
   if (options.expectedDigest !== undefined) expectations.expectedDigest = normalizeDigest(options.expectedDigest);
   if (options.fixtures !== undefined) {
     expectations.fixtures = { path: options.fixtures };
-    delete expectations.fixturesNote;
   }
   if (options.expectedSignature) {
     expectations.signature = options.expectedSignature;

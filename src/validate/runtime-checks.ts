@@ -10,7 +10,7 @@ import { BUNDLED_RUNTIME } from '../runtime/supported-versions.js';
 import { CheckList, type CheckResult } from './checks.js';
 import type { FixtureSource } from './expectations.js';
 import { formatShape } from './signature-match.js';
-import { feedsFromRows, firstRow, readFixtureRows, synthesizeFeeds, type Feeds } from './smoke-inputs.js';
+import { firstRow, fixtureFeeds, synthesizeFeeds, type Feeds } from './smoke-inputs.js';
 import { assessOutputs, bindDimensions, percentile } from './smoke-outputs.js';
 import type { StaticFacts } from './static-checks.js';
 
@@ -24,8 +24,6 @@ export interface RuntimePlan {
   facts: StaticFacts;
   /** JSONL rows for the smoke run; inputs are made up from the signature without them. */
   fixtures?: FixtureSource;
-  /** Why configured fixtures were not used, said in the smoke run's message. */
-  fixturesNote?: string;
   maxLatencyMs?: number;
   /** Where max-latency-ms was configured, for the annotation when it is exceeded. */
   maxLatencyLocation?: SourceLocation;
@@ -87,15 +85,16 @@ export async function runRuntimeChecks(plan: RuntimePlan, checks: CheckList, log
   let inputsWere: 'fixture rows' | 'made-up inputs' = 'made-up inputs';
   try {
     if (plan.fixtures) {
-      const rows = await readFixtureRows(plan.fixtures);
-      feeds = feedsFromRows(facts.signature.inputs, rows);
+      feeds = await fixtureFeeds(plan.fixtures, facts.signature.inputs);
       inputsWere = 'fixture rows';
     } else {
       feeds = synthesizeFeeds(facts.signature.inputs);
     }
   } catch (error) {
+    // Row errors say "Line N"; the file they are in goes in front.
+    const where = isModelshipError(error) && error.location?.line ? `${error.location.file}: ` : '';
     const reason = isModelshipError(error)
-      ? describeError(error)
+      ? `${where}${describeError(error)}`
       : `The fixture rows cannot be read: ${describeError(error)}.`;
     if (plan.fixtures) checks.fail('smoke.run', reason);
     else checks.warn('smoke.run', `No smoke run: ${reason}`);
@@ -184,11 +183,10 @@ function recordSmoke(
     const got = Object.entries(smoke.outputs)
       .map(([name, value]) => `${name} ${value.datatype} ${formatShape(value.shape)}`)
       .join(', ');
-    const note = inputsWere === 'made-up inputs' && plan.fixturesNote ? ` (${plan.fixturesNote})` : '';
     checks.fromFindings(
       'smoke.run',
       findings,
-      `Ran on ${inputsWere}${note} (${fed}) in ${millis(smoke.ms)}: ${got || 'no tensor outputs'}, as declared, all finite.`,
+      `Ran on ${inputsWere} (${fed}) in ${millis(smoke.ms)}: ${got || 'no tensor outputs'}, as declared, all finite.`,
     );
   }
   if (!outcome.latency && checks.get('smoke.latency') === undefined) {

@@ -1,12 +1,13 @@
 /**
- * Inputs for the smoke run: fixture rows batched along the first dimension, or values made up from the
- * signature (variable dimensions become 1) when there are no fixtures. Either way the result is plain
+ * Inputs for the smoke run: the first fixture rows (JSONL, CSV or an ONNX test data set, read by the shared
+ * readers in src/fixtures), or values made up from the signature (variable dimensions become 1). Either way the result is plain
  * TensorValues, which cross to the isolated runtime process by structured clone.
  */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { ModelshipError } from '../errors.js';
-import { concatBatch, numberToFloat16, tensorFromNested, TYPED_ARRAYS } from '../runtime/convert.js';
+import { DEFAULT_FIELDS, readRows } from '../fixtures/rows.js';
+import { detectFixtureFormat, readTestCases, type TestCase } from '../fixtures/test-data.js';
+import { numberToFloat16, TYPED_ARRAYS } from '../runtime/convert.js';
+import { RowBatchBuilder } from '../runtime/row-batches.js';
 import type { OipDatatype } from '../runtime/datatypes.js';
 import type { TensorData, TensorSignature, TensorValue } from '../runtime/tensor.js';
 import type { FixtureSource } from './expectations.js';
@@ -19,11 +20,6 @@ const MAX_SYNTHESIZED_ELEMENTS = 16 * 2 ** 20;
 
 /** The rows the smoke run feeds at most, batched into one call. */
 export const SMOKE_ROWS = 32;
-
-export interface FixtureRow {
-  id?: string | number;
-  inputs: Record<string, unknown>;
-}
 
 const isVariable = (dim: number | string): boolean => typeof dim === 'string' || dim < 0;
 
@@ -73,144 +69,67 @@ export function synthesizeFeeds(inputs: readonly TensorSignature[], batch = 1): 
   return feeds;
 }
 
-/** The value at a dotted field path (`inputs.features`) of a row. */
-function field(row: unknown, dotted: string): unknown {
-  let value = row;
-  for (const key of dotted.split('.')) {
-    value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
-  }
-  return value;
-}
-
-/** A row's inputs: the mapped fields, or its `inputs` object. Undefined when the row has neither. */
-function inputsOf(row: unknown, mapping: FixtureSource['inputs']): Record<string, unknown> | undefined {
-  if (mapping) {
-    const inputs: Record<string, unknown> = {};
-    for (const [name, source] of Object.entries(mapping)) {
-      const value = typeof source === 'string' ? field(row, source) : source.map((column) => field(row, column));
-      if (value !== undefined && !(Array.isArray(value) && value.includes(undefined))) inputs[name] = value;
-    }
-    return inputs;
-  }
-  const inputs = (row as { inputs?: unknown } | null)?.inputs;
-  return typeof inputs === 'object' && inputs !== null && !Array.isArray(inputs)
-    ? (inputs as Record<string, unknown>)
+/** Values per row of a one-input model, when its dimensions past the batch are all fixed (CSV mapping). */
+function inputWidth(inputs: readonly TensorSignature[]): number | undefined {
+  if (inputs.length !== 1) return undefined;
+  const rest = inputs[0].shape.slice(1);
+  return rest.every((dim) => typeof dim === 'number' && dim >= 0)
+    ? rest.reduce<number>((a, b) => a * (b as number), 1)
     : undefined;
 }
 
-/** The first `limit` rows of a JSONL fixture file (`{"inputs": {"<name>": [...]}, ...}` per line by default). */
-export async function readFixtureRows(source: FixtureSource, limit = SMOKE_ROWS): Promise<FixtureRow[]> {
-  const file = source.path;
-  const rows: FixtureRow[] = [];
-  const stream = createReadStream(file, { encoding: 'utf8' });
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
-  let lineNumber = 0;
-  try {
-    for await (const line of lines) {
-      lineNumber++;
-      if (line.trim() === '') continue;
-      let row: unknown;
-      try {
-        row = JSON.parse(line);
-      } catch (error) {
-        throw new ModelshipError(
-          'FIXTURES_INVALID',
-          `Line ${lineNumber} of ${file} is not JSON: ${(error as Error).message}.`,
-          'Fixture files hold one JSON object per line.',
-          { file, line: lineNumber },
-        );
-      }
-      const inputs = inputsOf(row, source.inputs);
-      if (!inputs) {
-        throw new ModelshipError(
-          'FIXTURES_INVALID',
-          `Line ${lineNumber} of ${file} has no "inputs" object.`,
-          'Each row looks like {"id": "1", "inputs": {"<input name>": [...]}}, or map inputs to fields in the fixtures entry of modelship.yml.',
-          { file, line: lineNumber },
-        );
-      }
-      const id = (row as { id?: unknown }).id;
-      rows.push({ id: typeof id === 'string' || typeof id === 'number' ? id : undefined, inputs });
-      if (rows.length >= limit) break;
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new ModelshipError(
-        'FIXTURES_NOT_FOUND',
-        `Fixture file ${file} does not exist.`,
-        'Check the fixtures path.',
-        {
-          file,
-        },
-      );
-    }
-    throw error;
-  } finally {
-    lines.close();
-    stream.destroy();
-  }
-  return rows;
-}
-
-/** The shape of a nested JSON array (a scalar has shape []); tensorFromNested checks it is not ragged. */
-function shapeOf(value: unknown): number[] {
-  const shape: number[] = [];
-  let level = value;
-  while (Array.isArray(level)) {
-    shape.push(level.length);
-    level = level[0];
-  }
-  return shape;
-}
-
 /**
- * Fixture rows batched along the first dimension of each input. A row's value either lacks the batch
- * dimension (it is stacked) or has it (it is concatenated). Throws ModelshipError SMOKE_INPUTS naming the
- * row and input that do not fit the signature.
+ * The smoke run's inputs from fixtures, read by the shared readers (src/fixtures): the first rows of a
+ * JSONL or CSV file batched along the first dimension, or the first ONNX test data set as it is.
  */
-export function feedsFromRows(inputs: readonly TensorSignature[], rows: readonly FixtureRow[]): Feeds {
-  const feeds: Feeds = {};
-  for (const input of inputs) {
-    const fixedBatch = input.shape.length > 0 && !isVariable(input.shape[0]) ? (input.shape[0] as number) : undefined;
-    const use = fixedBatch !== undefined ? rows.slice(0, Math.max(1, fixedBatch)) : rows;
-    try {
-      const tensors = use.map((row, index) => {
-        const where = `fixture row ${row.id ?? index + 1}, input '${input.name}'`;
-        if (!(input.name in row.inputs)) throw new Error(`${where} is missing`);
-        const value = row.inputs[input.name];
-        let shape = shapeOf(value);
-        let data = value;
-        if (shape.length === input.shape.length - 1) {
-          shape = [1, ...shape];
-          data = [value];
-        }
-        const fits =
-          shape.length === input.shape.length &&
-          input.shape.every((dim, axis) => axis === 0 || isVariable(dim) || dim === shape[axis]);
-        if (!fits) {
-          throw new Error(
-            `${where} has shape ${formatShape(shapeOf(value))} but the model expects ${formatShape(input.shape)}`,
-          );
-        }
-        return tensorFromNested(input.datatype, shape, data, input.name);
-      });
-      if (tensors.length === 0) throw new Error('the fixture file has no rows');
-      const batched = concatBatch(tensors);
-      if (fixedBatch !== undefined && batched.shape[0] !== fixedBatch) {
-        throw new Error(
-          `input '${input.name}' needs a batch of exactly ${fixedBatch}; the fixture rows give ${batched.shape[0]}`,
+export async function fixtureFeeds(source: FixtureSource, inputs: readonly TensorSignature[]): Promise<Feeds> {
+  const format = await detectFixtureFormat(source.path, source.format);
+  if (format === 'test-data') {
+    const cases = readTestCases(source.path);
+    const first = (await cases.next()).value as TestCase | undefined;
+    await cases.return(undefined);
+    if (!first) throw new ModelshipError('SMOKE_INPUTS', `${source.path} has no test data set.`);
+    // By name when the files name their tensors, else by position, as ONNX test runners match them.
+    const byName = new Map(first.inputs.filter((t) => t.name).map((t) => [t.name, t.value]));
+    const feeds: Feeds = {};
+    inputs.forEach((input, position) => {
+      const value = byName.get(input.name) ?? first.inputs[position]?.value;
+      if (!value) {
+        throw new ModelshipError(
+          'SMOKE_INPUTS',
+          `${first.dir} has no tensor for input '${input.name}'.`,
+          'Give the test data set one input_N.pb per model input.',
         );
       }
-      feeds[input.name] = batched;
-    } catch (error) {
-      throw new ModelshipError(
-        'SMOKE_INPUTS',
-        `The fixture rows do not fit the model: ${(error as Error).message.replace(/\.$/, '')}.`,
-        'Fix the fixture file, or point the fixtures input at rows for this model.',
-      );
-    }
+      feeds[input.name] = value;
+    });
+    return feeds;
   }
-  return feeds;
+  // Rows go straight into one batch (one row for a model without a batch dimension), as evaluate feeds them.
+  const builder = new RowBatchBuilder({ inputs: [...inputs], outputs: [] }, SMOKE_ROWS);
+  const batches = readRows({
+    path: source.path,
+    format,
+    fields: { ...DEFAULT_FIELDS, ...source.fields },
+    mapping: source.inputs,
+    inputNames: inputs.map((input) => input.name),
+    inputWidth: inputWidth(inputs),
+  });
+  try {
+    for await (const batch of batches) {
+      for (const row of batch) {
+        if (builder.full) break;
+        builder.add(row.inputs, { file: source.path, line: row.line });
+      }
+      if (builder.full) break;
+    }
+  } finally {
+    await batches.return(undefined);
+  }
+  if (builder.rows === 0) {
+    throw new ModelshipError('SMOKE_INPUTS', `${source.path} has no rows.`, 'Give the smoke run at least one row.');
+  }
+  return builder.feeds();
 }
 
 /** The first row of each feed whose batch dimension is variable, for latency runs that time one request. */

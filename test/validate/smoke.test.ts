@@ -4,11 +4,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ModelshipError } from '../../src/errors.js';
 import type { TensorSignature, TensorValue } from '../../src/runtime/tensor.js';
-import { feedsFromRows, firstRow, readFixtureRows, synthesizeFeeds } from '../../src/validate/smoke-inputs.js';
+import { firstRow, fixtureFeeds, synthesizeFeeds } from '../../src/validate/smoke-inputs.js';
 import { assessOutputs, bindDimensions, countNonFinite, percentile } from '../../src/validate/smoke-outputs.js';
 
 const features: TensorSignature = { name: 'features', datatype: 'FP32', shape: ['batch', 4] };
-const iris = path.join(import.meta.dirname, '..', '..', 'fixtures', 'data', 'iris', 'heldout.jsonl');
+const repo = path.join(import.meta.dirname, '..', '..');
+const iris = path.join(repo, 'fixtures', 'data', 'iris', 'heldout.jsonl');
 
 let dir: string;
 beforeAll(async () => {
@@ -55,93 +56,70 @@ describe('synthesizeFeeds', () => {
 });
 
 describe('fixture rows', () => {
-  test('reads the first rows of the Iris fixture and batches them', async () => {
-    const rows = await readFixtureRows({ path: iris }, 5);
-    expect(rows).toHaveLength(5);
-    expect(rows[0].id).toBe('iris-3');
-    const feeds = feedsFromRows([features], rows);
-    expect(feeds.features.shape).toEqual([5, 4]);
+  test('the first rows of a JSONL file, batched', async () => {
+    const feeds = await fixtureFeeds({ path: iris }, [features]);
+    expect(feeds.features.shape).toEqual([32, 4]);
     expect(Array.from(feeds.features.data as Float32Array).slice(0, 4)).toEqual([4.7, 3.2, 1.3, 0.2].map(Math.fround));
   });
 
-  test('inputs mapped to fields and columns', async () => {
+  test('a CSV file: the numeric columns of a one-input model', async () => {
+    const feeds = await fixtureFeeds({ path: path.join(repo, 'fixtures', 'data', 'iris', 'heldout.csv') }, [features]);
+    expect(feeds.features.shape).toEqual([32, 4]);
+    expect(Array.from(feeds.features.data as Float32Array).slice(0, 4)).toEqual([4.7, 3.2, 1.3, 0.2].map(Math.fround));
+  });
+
+  test('a folder of ONNX test data sets: the first set, as it is', async () => {
+    const feeds = await fixtureFeeds({ path: path.join(repo, 'fixtures', 'models', 'iris-v1') }, [features]);
+    expect(feeds.features).toMatchObject({ datatype: 'FP32', shape: [10, 4] });
+  });
+
+  test('inputs mapped to fields', async () => {
     const file = path.join(dir, 'mapped.jsonl');
-    await writeFile(file, '{"id": 7, "x": {"f": [1, 2, 3, 4]}, "a": 1, "b": 2}\n');
-    const [row] = await readFixtureRows({ path: file, inputs: { features: 'x.f', pair: ['a', 'b'] } });
-    expect(row).toEqual({ id: 7, inputs: { features: [1, 2, 3, 4], pair: [1, 2] } });
-    const [partial] = await readFixtureRows({ path: file, inputs: { features: 'nowhere', pair: ['a', 'c'] } });
-    expect(partial.inputs).toEqual({});
+    await writeFile(file, '{"id": 7, "x": [1, 2, 3, 4]}\n');
+    const feeds = await fixtureFeeds({ path: file, inputs: { features: 'x' } }, [features]);
+    expect(feeds.features).toEqual({ datatype: 'FP32', shape: [1, 4], data: Float32Array.from([1, 2, 3, 4]) });
   });
 
-  test('rows that already carry the batch dimension are concatenated', () => {
-    const feeds = feedsFromRows(
-      [features],
-      [
-        { inputs: { features: [[1, 2, 3, 4]] } },
-        {
-          inputs: {
-            features: [
-              [5, 6, 7, 8],
-              [9, 9, 9, 9],
-            ],
-          },
-        },
-      ],
-    );
-    expect(feeds.features.shape).toEqual([3, 4]);
+  test('a model without a batch dimension gets one row', async () => {
+    const file = path.join(dir, 'fixed.jsonl');
+    await writeFile(file, '{"inputs": {"x": [1, 1]}}\n{"inputs": {"x": [2, 2]}}\n');
+    const feeds = await fixtureFeeds({ path: file }, [{ name: 'x', datatype: 'INT32', shape: [2] }]);
+    expect(feeds.x).toEqual({ datatype: 'INT32', shape: [2], data: Int32Array.from([1, 1]) });
   });
 
-  test('a fixed batch takes that many rows', () => {
-    const rows = [1, 2, 3].map((i) => ({ inputs: { x: [i, i] } }));
-    const feeds = feedsFromRows([{ name: 'x', datatype: 'INT32', shape: [2, 2] }], rows);
-    expect(feeds.x).toEqual({ datatype: 'INT32', shape: [2, 2], data: Int32Array.from([1, 1, 2, 2]) });
+  test('rows that do not fit name the file and line', async () => {
+    const file = path.join(dir, 'misfit.jsonl');
+    await writeFile(file, '{"inputs": {"features": [1, 2, 3, 4]}}\n{"inputs": {"features": [1, 2, 3]}}\n');
+    await expect(fixtureFeeds({ path: file }, [features])).rejects.toMatchObject({
+      location: { file, line: 2 },
+      message: expect.stringContaining("Input 'features' has 3 values in this row"),
+    });
+    await writeFile(file, '{"inputs": {"other": [1]}}\n');
+    await expect(fixtureFeeds({ path: file }, [features])).rejects.toMatchObject({
+      message: expect.stringContaining("no value for input 'features'"),
+    });
+    await writeFile(file, '\n');
+    await expect(fixtureFeeds({ path: file }, [features])).rejects.toMatchObject({ code: 'SMOKE_INPUTS' });
   });
 
-  test('rows that do not fit name the row and input', () => {
-    const run = (rows: Array<{ id?: string; inputs: Record<string, unknown> }>) => {
-      try {
-        feedsFromRows([features], rows);
-      } catch (error) {
-        return error as ModelshipError;
-      }
-      throw new Error('expected an error');
-    };
-    expect(run([{ id: 'r1', inputs: { other: [1] } }]).message).toContain(
-      "fixture row r1, input 'features' is missing",
-    );
-    expect(run([{ id: 'r2', inputs: { features: [1, 2, 3] } }]).message).toContain(
-      'has shape [3] but the model expects [batch, 4]',
-    );
-    expect(run([{ inputs: { features: [1, 2, 'x', 4] } }]).message).toContain('FP32 needs a number');
-    expect(run([]).code).toBe('SMOKE_INPUTS');
-  });
-
-  test('a bad line is a FIXTURES_INVALID error with its line number; a missing file FIXTURES_NOT_FOUND', async () => {
+  test('a bad line is a FIXTURE_INVALID error with its line; a missing file FIXTURE_NOT_FOUND', async () => {
     const file = path.join(dir, 'bad.jsonl');
     await writeFile(file, '{"inputs": {"features": [1,2,3,4]}}\n\n{oops\n');
-    await expect(readFixtureRows({ path: file })).rejects.toMatchObject({
-      code: 'FIXTURES_INVALID',
+    await expect(fixtureFeeds({ path: file }, [features])).rejects.toMatchObject({
+      code: 'FIXTURE_INVALID',
       location: { file, line: 3 },
     });
-    await writeFile(file, '{"features": [1,2,3,4]}\n');
-    await expect(readFixtureRows({ path: file })).rejects.toMatchObject({
-      code: 'FIXTURES_INVALID',
-      message: expect.stringContaining('no "inputs"'),
-    });
-    await expect(readFixtureRows({ path: path.join(dir, 'none.jsonl') })).rejects.toMatchObject({
-      code: 'FIXTURES_NOT_FOUND',
+    await expect(fixtureFeeds({ path: path.join(dir, 'none.jsonl') }, [features])).rejects.toMatchObject({
+      code: 'FIXTURE_NOT_FOUND',
     });
   });
 
-  test('firstRow keeps one row of inputs whose batch is variable', () => {
-    const feeds = feedsFromRows(
-      [features],
-      [{ inputs: { features: [1, 2, 3, 4] } }, { inputs: { features: [5, 6, 7, 8] } }],
-    );
+  test('firstRow keeps one row of inputs whose batch is variable', async () => {
+    const feeds = await fixtureFeeds({ path: iris }, [features]);
     const one = firstRow([features], feeds);
     expect(one.features.shape).toEqual([1, 4]);
-    expect(Array.from(one.features.data as Float32Array)).toEqual([1, 2, 3, 4]);
-    expect(feeds.features.shape).toEqual([2, 4]);
+    expect(Array.from(one.features.data as Float32Array)).toEqual([4.7, 3.2, 1.3, 0.2].map(Math.fround));
+    expect(feeds.features.shape).toEqual([32, 4]);
   });
 });
 

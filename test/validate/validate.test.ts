@@ -163,9 +163,12 @@ describe('expectations', () => {
   test('fixtures that cannot be read fail the smoke run, not the step', async () => {
     const { byId } = await run({ model: path.join(models, 'iris-v1'), fixtures: dir });
     expect(byId['runtime.load'].status).toBe('pass');
-    expect(byId['smoke.run']).toMatchObject({ status: 'fail', message: expect.stringContaining('EISDIR') });
+    expect(byId['smoke.run']).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('is a folder without test_data_set_N folders'),
+    });
     const missing = await run({ model: path.join(models, 'iris-v1'), fixtures: path.join(dir, 'none.jsonl') });
-    expect(missing.byId['smoke.run'].message).toContain('does not exist');
+    expect(missing.byId['smoke.run'].message).toContain('Fixtures not found');
   });
 
   test('custom domains pass when allowed', async () => {
@@ -260,7 +263,7 @@ models:
     // The fixture rows carry `features`, which the breaking model no longer reads.
     expect(byId['smoke.run']).toMatchObject({
       status: 'fail',
-      message: expect.stringContaining("input 'measurements' is missing"),
+      message: expect.stringMatching(/iris\.jsonl: Line 1: Row has no value for input 'measurements'/),
     });
   });
 
@@ -275,12 +278,22 @@ models:
     });
   });
 
-  test('fixtures in a format the smoke run does not read leave it to made-up inputs, and it says so', async () => {
+  test('CSV fixtures with an id column named in the entry feed the smoke run too', async () => {
     await copyFile(path.join(models, 'iris-v1', 'model.onnx'), path.join(root, 'models', 'iris', 'model.onnx'));
-    await writeFile(path.join(root, 'csv.yml'), yml.replace('path: data/iris.jsonl', 'path: data/iris.csv'));
+    await copyFile(path.join(repo, 'fixtures', 'data', 'iris', 'heldout.csv'), path.join(root, 'data', 'iris.csv'));
+    await writeFile(
+      path.join(root, 'csv.yml'),
+      yml.replace('path: data/iris.jsonl', 'path: data/iris.csv\n      id: id'),
+    );
     const { passed, byId } = await run({ config: path.join(root, 'csv.yml'), modelName: 'iris' });
     expect(passed).toBe(true);
-    expect(byId['smoke.run'].message).toContain('made-up inputs (configured fixtures data/iris.csv are not JSONL)');
+    expect(byId['smoke.run'].message).toContain('fixture rows (features FP32 [32, 4])');
+  });
+
+  test('ONNX test data sets feed the smoke run as they are', async () => {
+    const { passed, byId } = await run({ model: path.join(models, 'mpg-v1'), fixtures: path.join(models, 'mpg-v1') });
+    expect(passed).toBe(true);
+    expect(byId['smoke.run'].message).toContain('fixture rows (features FP32 [10, 5])');
   });
 
   test('an unknown model name is a CONFIG_MODEL_UNKNOWN error suggesting the right one', async () => {
