@@ -54,7 +54,10 @@ export const actionLogger: Logger = {
   group: (name, work) => core.group(name, work),
 };
 
-/** Runs an action body; any failure becomes one `::error` annotation and a failed step, never a stack trace. */
+/**
+ * Runs an action body; any failure becomes one `::error` annotation and a failed step, never a stack trace.
+ * (core.setFailed would print a second `::error`, so the exit code is set directly.)
+ */
 export async function runAction(body: () => Promise<void>): Promise<void> {
   try {
     await body();
@@ -62,12 +65,11 @@ export async function runAction(body: () => Promise<void>): Promise<void> {
     if (isModelshipError(error)) {
       const text = error.hint ? `${error.message} ${error.hint}` : error.message;
       core.error(text, { title: error.code, ...toProperties(error.location) });
-      core.setFailed(`${error.code}: ${error.message}`);
     } else {
       const message = error instanceof Error ? error.message : String(error);
       core.error(`Unexpected error: ${message}`);
       if (error instanceof Error && error.stack) core.debug(error.stack);
-      core.setFailed(message);
     }
+    process.exitCode = core.ExitCode.Failure;
   }
 }

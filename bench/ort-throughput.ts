@@ -1,0 +1,67 @@
+/**
+ * Raw onnxruntime-node throughput: one session, one pre-built input tensor, `session.run` in a loop.
+ * Nothing modelship does can be faster, so later benchmarks (evaluation, serving) compare against it.
+ */
+import * as ort from 'onnxruntime-node';
+
+const sessions = new Map<string, Promise<ort.InferenceSession>>();
+
+/** Sessions are cached per model: creating one is not what these numbers measure. */
+export function rawSession(modelPath: string): Promise<ort.InferenceSession> {
+  let session = sessions.get(modelPath);
+  if (!session) {
+    session = ort.InferenceSession.create(modelPath, { executionProviders: ['cpu'] });
+    sessions.set(modelPath, session);
+  }
+  return session;
+}
+
+export async function releaseRawSessions(): Promise<void> {
+  const all = [...sessions.values()];
+  sessions.clear();
+  await Promise.all(all.map(async (s) => (await s).release()));
+}
+
+/** Shape of the first input with every variable dimension set to `batch` (the first) or 1. */
+export async function batchShape(modelPath: string, batch: number): Promise<{ name: string; shape: number[] }> {
+  const session = await rawSession(modelPath);
+  const meta = session.inputMetadata[0];
+  if (!meta?.isTensor) throw new Error(`${modelPath}: the first input is not a tensor.`);
+  if (meta.type !== 'float32')
+    throw new Error(`${modelPath}: the first input is ${meta.type}; only float32 is measured.`);
+  const shape = meta.shape.map((d, i) => (typeof d === 'number' && d > 0 ? d : i === 0 ? batch : 1));
+  return { name: meta.name, shape };
+}
+
+/** Deterministic float32 inputs in [-1, 1). */
+export function inputData(count: number): Float32Array {
+  const data = new Float32Array(count);
+  for (let i = 0; i < count; i++) data[i] = ((i * 2654435761) % 2000) / 1000 - 1;
+  return data;
+}
+
+export interface Throughput {
+  rowsPerSecond: number;
+  rows: number;
+  elapsedMs: number;
+}
+
+/** Runs `ceil(rows / batch)` batches of `batch` rows and returns rows per second. */
+export async function measureRawOrtThroughput(modelPath: string, batch: number, rows: number): Promise<Throughput> {
+  const session = await rawSession(modelPath);
+  const { name, shape } = await batchShape(modelPath, batch);
+  const tensor = new ort.Tensor('float32', inputData(shape.reduce((a, b) => a * b, 1)), shape);
+  const runs = Math.max(1, Math.ceil(rows / batch));
+  const started = performance.now();
+  for (let i = 0; i < runs; i++) await session.run({ [name]: tensor });
+  const elapsedMs = performance.now() - started;
+  return { rowsPerSecond: (runs * batch) / (elapsedMs / 1000), rows: runs * batch, elapsedMs };
+}
+
+/** Rows that take about `targetMs` at this batch size (at least one batch), from one timed batch. */
+export async function rowsForDuration(modelPath: string, batch: number, targetMs: number): Promise<number> {
+  await measureRawOrtThroughput(modelPath, batch, batch);
+  const probe = await measureRawOrtThroughput(modelPath, batch, batch * 3);
+  const perBatchMs = probe.elapsedMs / 3;
+  return batch * Math.max(1, Math.min(100_000, Math.round(targetMs / Math.max(perBatchMs, 1e-3))));
+}

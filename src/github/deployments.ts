@@ -1,0 +1,117 @@
+/**
+ * GitHub Deployments for deploy and rollback: one deployment per run (environment, ref, payload naming
+ * the model version), with statuses in_progress → success | failure. A success status leaves GitHub's
+ * `auto_inactive` at its default, so GitHub marks the environment's earlier deployments inactive.
+ */
+import type { GitHubClient } from './client.js';
+import { gitHubError, type RepositoryRef } from './tags.js';
+
+export interface DeploymentPayload {
+  model: string;
+  version: string;
+  digest: string;
+  numericVersion?: number;
+  action?: 'deploy' | 'rollback';
+  [key: string]: unknown;
+}
+
+export interface CreateDeploymentRequest {
+  ref: string;
+  environment: string;
+  payload: DeploymentPayload;
+  description?: string;
+  /** Marks the environment as production in GitHub's UI. */
+  productionEnvironment?: boolean;
+}
+
+export type DeploymentState = 'in_progress' | 'queued' | 'success' | 'failure' | 'error' | 'inactive';
+
+export interface DeploymentStatusRequest {
+  state: DeploymentState;
+  environmentUrl?: string;
+  logUrl?: string;
+  /** GitHub keeps 140 characters. */
+  description?: string;
+}
+
+export interface DeploymentSummary {
+  id: number;
+  environment: string;
+  ref: string;
+  createdAt: string;
+  creator?: string;
+  payload: unknown;
+}
+
+const trimDescription = (text: string | undefined) =>
+  text === undefined ? undefined : text.length <= 140 ? text : `${text.slice(0, 139)}…`;
+
+/** Creates the deployment (never auto-merging, never waiting for status checks). Returns its id. */
+export async function createDeployment(
+  client: GitHubClient,
+  repository: RepositoryRef,
+  request: CreateDeploymentRequest,
+): Promise<number> {
+  try {
+    const response = await client.rest.repos.createDeployment({
+      ...repository,
+      ref: request.ref,
+      environment: request.environment,
+      task: 'deploy',
+      auto_merge: false,
+      required_contexts: [],
+      payload: request.payload as unknown as Record<string, string>,
+      description: trimDescription(request.description),
+      ...(request.productionEnvironment === undefined ? {} : { production_environment: request.productionEnvironment }),
+    });
+    const data = response.data as { id?: number; message?: string };
+    if (response.status !== 201 || typeof data.id !== 'number') {
+      throw new Error(data.message ?? `unexpected answer ${response.status}`);
+    }
+    return data.id;
+  } catch (error) {
+    throw gitHubError(`creating a deployment of ${request.ref} to '${request.environment}'`, error);
+  }
+}
+
+export async function setDeploymentStatus(
+  client: GitHubClient,
+  repository: RepositoryRef,
+  deploymentId: number,
+  status: DeploymentStatusRequest,
+): Promise<void> {
+  try {
+    await client.rest.repos.createDeploymentStatus({
+      ...repository,
+      deployment_id: deploymentId,
+      state: status.state,
+      ...(status.environmentUrl ? { environment_url: status.environmentUrl } : {}),
+      ...(status.logUrl ? { log_url: status.logUrl } : {}),
+      ...(status.description ? { description: trimDescription(status.description) } : {}),
+    });
+  } catch (error) {
+    throw gitHubError(`setting deployment ${deploymentId} to ${status.state}`, error);
+  }
+}
+
+/** The environment's deployments, newest first (one page; summaries read the ledger for history). */
+export async function listDeployments(
+  client: GitHubClient,
+  repository: RepositoryRef,
+  environment: string,
+  perPage = 30,
+): Promise<DeploymentSummary[]> {
+  try {
+    const { data } = await client.rest.repos.listDeployments({ ...repository, environment, per_page: perPage });
+    return data.map((d) => ({
+      id: d.id,
+      environment: d.environment,
+      ref: d.ref,
+      createdAt: d.created_at,
+      creator: d.creator?.login,
+      payload: d.payload,
+    }));
+  } catch (error) {
+    throw gitHubError(`listing deployments of '${environment}'`, error);
+  }
+}

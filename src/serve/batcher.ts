@@ -1,0 +1,120 @@
+/**
+ * Dynamic batching: requests to one model version that arrive close together run as one model execution
+ * along the batch dimension, up to max_batch_size rows. A request waits at most max_queue_delay_microseconds,
+ * and not at all beyond the current event loop turn when the delay is below a millisecond (node's timers
+ * cannot wait less); while an execution runs, new requests gather for the next one.
+ */
+import type { TensorValue } from '../runtime/tensor.js';
+import type { VersionStats } from './statistics.js';
+import { concatBatch, splitBatch } from '../runtime/convert.js';
+
+export type RunModel = (feeds: Record<string, TensorValue>) => Promise<Record<string, TensorValue>>;
+
+interface Job {
+  inputs: Record<string, TensorValue>;
+  rows: number;
+  /** Requests whose non-batch dimensions agree can share an execution. */
+  key: string;
+  enqueued: number;
+  resolve(outputs: Record<string, TensorValue>): void;
+  reject(error: unknown): void;
+}
+
+const nowNs = () => performance.now() * 1e6;
+
+export class DynamicBatcher {
+  private queue: Job[] = [];
+  private busy = false;
+  private scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly runModel: RunModel,
+    private readonly maxBatchSize: number,
+    private readonly delayMicroseconds: number,
+    private readonly stats: VersionStats,
+  ) {}
+
+  submit(inputs: Record<string, TensorValue>, rows: number): Promise<Record<string, TensorValue>> {
+    let key = '';
+    for (const name in inputs) key += `${name}:${inputs[name].shape.slice(1).join('x')};`;
+    return new Promise((resolve, reject) => {
+      this.queue.push({ inputs, rows, key, enqueued: nowNs(), resolve, reject });
+      if (this.busy) return;
+      if (this.queuedRows() >= this.maxBatchSize) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled =
+          this.delayMicroseconds >= 1000
+            ? setTimeout(() => this.flush(), this.delayMicroseconds / 1000)
+            : setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private queuedRows(): number {
+    let rows = 0;
+    for (const job of this.queue) rows += job.rows;
+    return rows;
+  }
+
+  private flush(): void {
+    if (this.scheduled) {
+      clearTimeout(this.scheduled as NodeJS.Timeout);
+      clearImmediate(this.scheduled as NodeJS.Immediate);
+      this.scheduled = undefined;
+    }
+    if (this.busy || this.queue.length === 0) return;
+    const first = this.queue[0];
+    const batch: Job[] = [];
+    const rest: Job[] = [];
+    let rows = 0;
+    for (const job of this.queue) {
+      if (job.key === first.key && rows + job.rows <= this.maxBatchSize) {
+        batch.push(job);
+        rows += job.rows;
+      } else rest.push(job);
+    }
+    this.queue = rest;
+    this.busy = true;
+    void this.execute(batch, rows).finally(() => {
+      this.busy = false;
+      if (this.queue.length > 0) this.flush();
+    });
+  }
+
+  private async execute(batch: Job[], rows: number): Promise<void> {
+    const start = nowNs();
+    for (const job of batch) this.stats.queued(start - job.enqueued);
+    try {
+      const feeds: Record<string, TensorValue> = {};
+      for (const name in batch[0].inputs) feeds[name] = concatBatch(batch.map((j) => j.inputs[name]));
+      const ran = nowNs();
+      const outputs = await this.runModel(feeds);
+      const done = nowNs();
+      const pieces = batch.map(() => ({}) as Record<string, TensorValue>);
+      const sizes = batch.map((j) => j.rows);
+      for (const [name, tensor] of Object.entries(outputs)) {
+        if (tensor.shape[0] !== rows)
+          throw new Error(`output '${name}' has ${tensor.shape[0]} rows for a batch of ${rows}`);
+        splitBatch(tensor, sizes).forEach((piece, i) => (pieces[i][name] = piece));
+      }
+      this.stats.execution(rows, ran - start, done - ran, nowNs() - done);
+      batch.forEach((job, i) => job.resolve(pieces[i]));
+    } catch (error) {
+      if (batch.length === 1) {
+        batch[0].reject(error);
+        return;
+      }
+      // One request's data can make the model fail; run each alone so only that request fails.
+      for (const job of batch) {
+        const start = nowNs();
+        try {
+          const outputs = await this.runModel(job.inputs);
+          this.stats.execution(job.rows, 0, nowNs() - start, 0);
+          job.resolve(outputs);
+        } catch (alone) {
+          job.reject(alone);
+        }
+      }
+    }
+  }
+}

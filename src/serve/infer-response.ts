@@ -1,0 +1,86 @@
+/** An inference response as JSON, or as a JSON header followed by binary tensors. */
+import type { TensorValue } from '../runtime/tensor.js';
+import { float16ToNumber } from '../runtime/convert.js';
+
+export interface ResponseOutput {
+  name: string;
+  tensor: TensorValue;
+  binary: boolean;
+}
+
+export interface EncodedResponse {
+  body: Buffer | string;
+  headers: Record<string, string>;
+}
+
+function floatList(data: ArrayLike<number>): string {
+  let text = '[';
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    // JSON has no NaN or infinities; null is what JSON.stringify writes for them.
+    text += (i ? ',' : '') + (Number.isFinite(v) ? v : 'null');
+  }
+  return text + ']';
+}
+
+/** JSON text of a tensor's data, row-major and flat. 64-bit integers keep every digit. */
+export function jsonDataText(tensor: TensorValue): string {
+  const data = tensor.data;
+  switch (tensor.datatype) {
+    case 'FP32':
+    case 'FP64':
+      return floatList(data as Float32Array);
+    case 'FP16':
+      return floatList(Array.from(data as Uint16Array, float16ToNumber));
+    case 'BOOL':
+    case 'BYTES':
+      return JSON.stringify(data);
+    default:
+      return '[' + Array.prototype.join.call(data, ',') + ']';
+  }
+}
+
+function binaryBytes(tensor: TensorValue): Buffer {
+  const data = tensor.data;
+  if (tensor.datatype === 'BYTES') {
+    const parts: Buffer[] = [];
+    for (const s of data as string[]) {
+      const bytes = Buffer.from(s, 'utf8');
+      const length = Buffer.allocUnsafe(4);
+      length.writeUInt32LE(bytes.length, 0);
+      parts.push(length, bytes);
+    }
+    return Buffer.concat(parts);
+  }
+  if (tensor.datatype === 'BOOL') return Buffer.from((data as boolean[]).map((b) => (b ? 1 : 0)));
+  const typed = data as Exclude<typeof data, string[] | boolean[]>;
+  return Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength);
+}
+
+export function encodeInferResponse(
+  modelName: string,
+  version: string,
+  id: string | undefined,
+  outputs: ResponseOutput[],
+): EncodedResponse {
+  const head = `{"model_name":${JSON.stringify(modelName)},"model_version":${JSON.stringify(version)}${id !== undefined ? `,"id":${JSON.stringify(id)}` : ''},"outputs":[`;
+  const binaries: Buffer[] = [];
+  const parts: string[] = [];
+  for (const output of outputs) {
+    const meta = `{"name":${JSON.stringify(output.name)},"datatype":"${output.tensor.datatype}","shape":[${output.tensor.shape.join(',')}]`;
+    if (output.binary) {
+      const bytes = binaryBytes(output.tensor);
+      binaries.push(bytes);
+      parts.push(`${meta},"parameters":{"binary_data_size":${bytes.length}}}`);
+    } else {
+      parts.push(`${meta},"data":${jsonDataText(output.tensor)}}`);
+    }
+  }
+  const json = head + parts.join(',') + ']}';
+  if (binaries.length === 0) return { body: json, headers: { 'Content-Type': 'application/json' } };
+  const header = Buffer.from(json, 'utf8');
+  return {
+    body: Buffer.concat([header, ...binaries]),
+    headers: { 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(header.length) },
+  };
+}
