@@ -35,6 +35,7 @@ export interface JudgeOptions {
 }
 
 const fmt = formatNumber;
+const pText = (p: number) => (p < 1e-4 ? '< 0.0001' : `= ${formatNumber(p)}`);
 
 /** Two-sided p-value of a pooled two-proportion z-test: the best we can do without paired rows. */
 export function twoProportionPValue(p1: number, n1: number, p2: number, n2: number): number {
@@ -78,7 +79,7 @@ function significance(
       return {
         significant: e.pValue < alpha,
         pValue: e.pValue,
-        note: `McNemar p = ${fmt(e.pValue)}: ${e.baselineOnly} rows only the baseline got right, ${e.candidateOnly} only the candidate, of ${e.rows} (${discordant} discordant)`,
+        note: `McNemar p ${pText(e.pValue)}: ${e.baselineOnly} rows only the baseline got right, ${e.candidateOnly} only the candidate, of ${e.rows} (${discordant} discordant)`,
       };
     }
     if (e.test === 'bootstrap') {
@@ -98,7 +99,7 @@ function significance(
       return {
         significant: p < alpha,
         pValue: p,
-        note: `unpaired two-proportion test p = ${fmt(p)} (baseline from a report: ${source.rows} vs ${source.candidateRows} rows)`,
+        note: `unpaired two-proportion test p ${pText(p)} (baseline from a report: ${source.rows} vs ${source.candidateRows} rows)`,
       };
     }
     return { significant: null, note: 'baseline from a report: no paired rows to test significance' };
