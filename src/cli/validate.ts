@@ -19,7 +19,7 @@ Options:
   --expected-digest <sha>    sha256:<hex> the model must have
   --fixtures <file.jsonl>    rows for the smoke run (default: inputs made up from the signature)
   --max-size <size>          e.g. 200MB, 1.5GiB
-  --max-latency-ms <ms>      largest allowed p95 latency of one request
+  --max-latency-ms <ms>      largest allowed median latency of one request (p95 over it warns)
   --allowed-domains <a,b>    custom operator domains the model may use
   --strict                   warnings fail too
   --report <file>            where to write the JSON report (default: <model>.validate.json)

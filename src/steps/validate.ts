@@ -14,12 +14,11 @@ import { digestModel } from '../onnx/digest.js';
 import { resolveModelPath } from '../onnx/read.js';
 import type { WorkerEntry } from '../runtime/isolated.js';
 import { BUNDLED_RUNTIME } from '../runtime/supported-versions.js';
-import type { Signature } from '../runtime/tensor.js';
 import { CheckList, skippedBecause, verdict, type CheckResult } from '../validate/checks.js';
 import { resolveExpectations, type Expectations } from '../validate/expectations.js';
 import { writeReport, VALIDATE_REPORT_SCHEMA, type ValidateReport } from '../validate/report.js';
 import { runRuntimeChecks } from '../validate/runtime-checks.js';
-import { compareSignatures } from '../validate/signature-match.js';
+import { compareSignatures, type ExpectedSignature } from '../validate/signature-match.js';
 import { formatSize } from '../validate/size.js';
 import { MODEL_CHECK_IDS, runStaticChecks, type StaticFacts } from '../validate/static-checks.js';
 
@@ -41,7 +40,7 @@ export interface ValidateOptions {
   /** Warnings fail the run too. */
   strict?: boolean;
   /** Expected signature and labels given directly; they win over the config entry's. */
-  expectedSignature?: Signature;
+  expectedSignature?: ExpectedSignature;
   labels?: string[];
   /** Where the JSON report goes. Default: next to the model, `<model file>.validate.json`. */
   reportPath?: string;
@@ -102,6 +101,7 @@ export async function validate(options: ValidateOptions, log: Logger): Promise<V
             modelPath: modelFile.path,
             facts,
             fixtures: expect.fixtures,
+            fixturesNote: expect.fixturesNote,
             maxLatencyMs: expect.maxLatencyMs,
             maxLatencyLocation: expect.locations.maxLatencyMs,
             timeoutMs: options.runtimeTimeoutMs ?? DEFAULT_RUNTIME_TIMEOUT_MS,
@@ -300,6 +300,5 @@ function checkDigest(digest: string | null, expect: Expectations, checks: CheckL
     'fail',
     `The model's digest is ${digest}, but expected-digest is ${expect.expectedDigest}. The model changed; ` +
       `if that is intended, update expected-digest.`,
-    { location: expect.locations.expectedDigest },
   );
 }

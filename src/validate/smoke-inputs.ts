@@ -9,6 +9,7 @@ import { ModelshipError } from '../errors.js';
 import { concatBatch, numberToFloat16, tensorFromNested, TYPED_ARRAYS } from '../runtime/convert.js';
 import type { OipDatatype } from '../runtime/datatypes.js';
 import type { TensorData, TensorSignature, TensorValue } from '../runtime/tensor.js';
+import type { FixtureSource } from './expectations.js';
 import { formatShape } from './signature-match.js';
 
 export type Feeds = Record<string, TensorValue>;
@@ -72,8 +73,34 @@ export function synthesizeFeeds(inputs: readonly TensorSignature[], batch = 1): 
   return feeds;
 }
 
-/** The first `limit` rows of a JSONL fixture file (`{"inputs": {"<name>": [...]}, ...}` per line). */
-export async function readFixtureRows(file: string, limit = SMOKE_ROWS): Promise<FixtureRow[]> {
+/** The value at a dotted field path (`inputs.features`) of a row. */
+function field(row: unknown, dotted: string): unknown {
+  let value = row;
+  for (const key of dotted.split('.')) {
+    value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+  }
+  return value;
+}
+
+/** A row's inputs: the mapped fields, or its `inputs` object. Undefined when the row has neither. */
+function inputsOf(row: unknown, mapping: FixtureSource['inputs']): Record<string, unknown> | undefined {
+  if (mapping) {
+    const inputs: Record<string, unknown> = {};
+    for (const [name, source] of Object.entries(mapping)) {
+      const value = typeof source === 'string' ? field(row, source) : source.map((column) => field(row, column));
+      if (value !== undefined && !(Array.isArray(value) && value.includes(undefined))) inputs[name] = value;
+    }
+    return inputs;
+  }
+  const inputs = (row as { inputs?: unknown } | null)?.inputs;
+  return typeof inputs === 'object' && inputs !== null && !Array.isArray(inputs)
+    ? (inputs as Record<string, unknown>)
+    : undefined;
+}
+
+/** The first `limit` rows of a JSONL fixture file (`{"inputs": {"<name>": [...]}, ...}` per line by default). */
+export async function readFixtureRows(source: FixtureSource, limit = SMOKE_ROWS): Promise<FixtureRow[]> {
+  const file = source.path;
   const rows: FixtureRow[] = [];
   const stream = createReadStream(file, { encoding: 'utf8' });
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
@@ -93,21 +120,29 @@ export async function readFixtureRows(file: string, limit = SMOKE_ROWS): Promise
           { file, line: lineNumber },
         );
       }
-      const inputs = (row as { inputs?: unknown } | null)?.inputs;
-      if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) {
+      const inputs = inputsOf(row, source.inputs);
+      if (!inputs) {
         throw new ModelshipError(
           'FIXTURES_INVALID',
           `Line ${lineNumber} of ${file} has no "inputs" object.`,
-          'Each row looks like {"id": "1", "inputs": {"<input name>": [...]}}.',
+          'Each row looks like {"id": "1", "inputs": {"<input name>": [...]}}, or map inputs to fields in the fixtures entry of modelship.yml.',
           { file, line: lineNumber },
         );
       }
-      rows.push({ id: (row as FixtureRow).id, inputs: inputs as Record<string, unknown> });
+      const id = (row as { id?: unknown }).id;
+      rows.push({ id: typeof id === 'string' || typeof id === 'number' ? id : undefined, inputs });
       if (rows.length >= limit) break;
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new ModelshipError('FIXTURES_NOT_FOUND', `Fixture file ${file} does not exist.`, undefined, { file });
+      throw new ModelshipError(
+        'FIXTURES_NOT_FOUND',
+        `Fixture file ${file} does not exist.`,
+        'Check the fixtures path.',
+        {
+          file,
+        },
+      );
     }
     throw error;
   } finally {

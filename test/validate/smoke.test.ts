@@ -56,12 +56,21 @@ describe('synthesizeFeeds', () => {
 
 describe('fixture rows', () => {
   test('reads the first rows of the Iris fixture and batches them', async () => {
-    const rows = await readFixtureRows(iris, 5);
+    const rows = await readFixtureRows({ path: iris }, 5);
     expect(rows).toHaveLength(5);
     expect(rows[0].id).toBe('iris-3');
     const feeds = feedsFromRows([features], rows);
     expect(feeds.features.shape).toEqual([5, 4]);
     expect(Array.from(feeds.features.data as Float32Array).slice(0, 4)).toEqual([4.7, 3.2, 1.3, 0.2].map(Math.fround));
+  });
+
+  test('inputs mapped to fields and columns', async () => {
+    const file = path.join(dir, 'mapped.jsonl');
+    await writeFile(file, '{"id": 7, "x": {"f": [1, 2, 3, 4]}, "a": 1, "b": 2}\n');
+    const [row] = await readFixtureRows({ path: file, inputs: { features: 'x.f', pair: ['a', 'b'] } });
+    expect(row).toEqual({ id: 7, inputs: { features: [1, 2, 3, 4], pair: [1, 2] } });
+    const [partial] = await readFixtureRows({ path: file, inputs: { features: 'nowhere', pair: ['a', 'c'] } });
+    expect(partial.inputs).toEqual({});
   });
 
   test('rows that already carry the batch dimension are concatenated', () => {
@@ -110,16 +119,18 @@ describe('fixture rows', () => {
   test('a bad line is a FIXTURES_INVALID error with its line number; a missing file FIXTURES_NOT_FOUND', async () => {
     const file = path.join(dir, 'bad.jsonl');
     await writeFile(file, '{"inputs": {"features": [1,2,3,4]}}\n\n{oops\n');
-    await expect(readFixtureRows(file)).rejects.toMatchObject({
+    await expect(readFixtureRows({ path: file })).rejects.toMatchObject({
       code: 'FIXTURES_INVALID',
       location: { file, line: 3 },
     });
     await writeFile(file, '{"features": [1,2,3,4]}\n');
-    await expect(readFixtureRows(file)).rejects.toMatchObject({
+    await expect(readFixtureRows({ path: file })).rejects.toMatchObject({
       code: 'FIXTURES_INVALID',
       message: expect.stringContaining('no "inputs"'),
     });
-    await expect(readFixtureRows(path.join(dir, 'none.jsonl'))).rejects.toMatchObject({ code: 'FIXTURES_NOT_FOUND' });
+    await expect(readFixtureRows({ path: path.join(dir, 'none.jsonl') })).rejects.toMatchObject({
+      code: 'FIXTURES_NOT_FOUND',
+    });
   });
 
   test('firstRow keeps one row of inputs whose batch is variable', () => {
