@@ -119,6 +119,15 @@ export async function runEvaluation(
     : runRows(options, candidate, baseline, log);
 }
 
+/** Values per row of a one-input model whose dimensions after the batch are all fixed. */
+function fixedWidth(signature: Signature): number | undefined {
+  if (signature.inputs.length !== 1) return undefined;
+  const rest = signature.inputs[0].shape.slice(1);
+  return rest.every((d) => typeof d === 'number' && d >= 0)
+    ? rest.reduce<number>((a, d) => a * (d as number), 1)
+    : undefined;
+}
+
 /** Every input name the model takes, and every name the row gives that it does not. */
 function checkFirstRow(row: FixtureRow, signature: Signature, file: string): void {
   const names = new Set(signature.inputs.map((i) => i.name));
@@ -249,6 +258,7 @@ async function runRows(
     fields,
     mapping: options.mapping,
     inputNames: builder.inputNames,
+    inputWidth: fixedWidth(signature),
     shard: options.shard,
     counted,
   })) {
@@ -275,7 +285,7 @@ async function runRows(
   return {
     evaluation,
     latency,
-    batchSize: builder.capacity,
+    batchSize: Math.min(builder.capacity, evaluation.rows),
     totalRows: counted.rows,
     outputs: plan?.fetch ?? goldenOutputs ?? [],
   };

@@ -26,7 +26,12 @@ export type CommentOutcome =
 /** The hidden line that identifies a comment, e.g. `<!-- modelship:evaluate:iris -->`. */
 export const commentMarker = (key: string): string => `<!-- modelship:${key.replace(/--+/g, '-')} -->`;
 
-export async function upsertComment(target: CommentTarget, marker: string, body: string, log?: Logger): Promise<CommentOutcome> {
+export async function upsertComment(
+  target: CommentTarget,
+  marker: string,
+  body: string,
+  log?: Logger,
+): Promise<CommentOutcome> {
   const client = createGitHubClient({ token: target.token, baseUrl: target.apiUrl, log });
   const { owner, repo, issueNumber } = target;
   const text = body.includes(marker) ? body : `${marker}\n${body}`;

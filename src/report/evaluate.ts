@@ -62,7 +62,11 @@ function slicesSection(report: EvaluateReport): string {
   const names = SLICE_METRICS[report.task] ?? [];
   for (const [field, values] of Object.entries(report.slices)) {
     const paired = Object.values(values).some((v) => v.baseline);
-    const header = [field, 'rows', ...names.flatMap((m) => (paired ? [`${m} baseline`, `${m} candidate`, 'delta'] : [m]))];
+    const header = [
+      field,
+      'rows',
+      ...names.flatMap((m) => (paired ? [`${m} baseline`, `${m} candidate`, 'delta'] : [m])),
+    ];
     if (paired && report.task === 'classification') header.push('McNemar p');
     const rows = Object.entries(values).map(([value, s]) => {
       const cells: unknown[] = [value, s.rows];
@@ -93,14 +97,17 @@ function flipsSection(report: EvaluateReport): string {
   const table = markdownTable(
     golden ? ['row', 'id', 'baseline', 'candidate'] : ['row', 'id', 'expected', 'baseline', 'candidate'],
     f.shown.map((x) =>
-      golden ? [x.index, x.id ?? '', x.baseline, x.candidate] : [x.index, x.id ?? '', x.expected ?? '', x.baseline, x.candidate],
+      golden
+        ? [x.index, x.id ?? '', x.baseline, x.candidate]
+        : [x.index, x.id ?? '', x.expected ?? '', x.baseline, x.candidate],
     ),
   );
   return `${title}\n\n${table}`;
 }
 
 function confusionSection(report: EvaluateReport): string {
-  const d = report.details as { labels?: string[]; confusion?: number[][]; classes?: Array<Record<string, number | string>> } | undefined;
+  const d = report.details as
+    { labels?: string[]; confusion?: number[][]; classes?: Array<Record<string, number | string>> } | undefined;
   if (!d?.labels || !d.confusion || d.labels.length === 0 || d.labels.length > 30) return '';
   const matrix = markdownTable(
     ['actual \\ predicted', ...d.labels],
@@ -109,7 +116,13 @@ function confusionSection(report: EvaluateReport): string {
   const perClass = d.classes
     ? markdownTable(
         ['class', 'precision', 'recall', 'f1', 'support'],
-        d.classes.map((c) => [c.label, fmt(c.precision as number), fmt(c.recall as number), fmt(c.f1 as number), c.support]),
+        d.classes.map((c) => [
+          c.label,
+          fmt(c.precision as number),
+          fmt(c.recall as number),
+          fmt(c.f1 as number),
+          c.support,
+        ]),
       )
     : '';
   return `**Confusion matrix (candidate)**\n\n${matrix}${perClass ? `\n\n**Per class (candidate)**\n\n${perClass}` : ''}`;
@@ -117,7 +130,10 @@ function confusionSection(report: EvaluateReport): string {
 
 function goldenSection(report: EvaluateReport): string {
   const d = report.details as
-    | { outputs?: Array<{ output: string; passRate: number; cases: number; maxAbsError: number; maxRelError: number }>; failures?: Array<{ index: number; id?: string; output: string; message: string }> }
+    | {
+        outputs?: Array<{ output: string; passRate: number; cases: number; maxAbsError: number; maxRelError: number }>;
+        failures?: Array<{ index: number; id?: string; output: string; message: string }>;
+      }
     | undefined;
   if (!d?.outputs) return '';
   const parts = [

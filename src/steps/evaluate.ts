@@ -4,8 +4,9 @@
  * pull-request comment. In merge mode, shard reports combine into the unsharded result.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
-import { ModelshipError } from '../errors.js';
+import { basename, dirname, relative, resolve } from 'node:path';
+import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/load.js';
+import { ModelshipError, type SourceLocation } from '../errors.js';
 import { loadModel, type LoadedModel } from '../evaluation/models.js';
 import { createEvaluation, runEvaluation } from '../evaluation/run.js';
 import { DEFAULT_FIELDS, type FieldNames, type InputMapping, type Shard } from '../fixtures/rows.js';
@@ -39,6 +40,9 @@ import {
 } from '../report/evaluate-report.js';
 
 export interface EvaluateOptions {
+  /** modelship.yml: with `modelName`, fills in whatever the options leave out. */
+  config?: string;
+  modelName?: string;
   /** The candidate model (a file, or a folder holding model.onnx). Not needed in merge mode. */
   model?: string;
   /** JSONL, CSV, or a folder of ONNX test data sets. */
@@ -50,8 +54,10 @@ export interface EvaluateOptions {
   baselineModel?: string;
   /** A JSON report of an earlier run, when the baseline model is not at hand. */
   baselineReport?: string;
-  /** YAML text (`accuracy: {max-drop: 2%}`) or parsed thresholds (from modelship.yml). */
-  thresholds?: string | Thresholds;
+  /** YAML text (`accuracy: {max-drop: 2%}`) or thresholds as modelship.yml writes them. */
+  thresholds?: string | Record<string, unknown>;
+  /** Where the thresholds are written, for error annotations. */
+  thresholdsLocation?: SourceLocation;
   /** A name for people and for the comment marker; default: the model's folder or file name. */
   name?: string;
   /** Class names, when neither the model's metadata nor the labels in the fixtures give them in order. */
@@ -92,9 +98,11 @@ const invalidOption = (message: string, hint?: string) => new ModelshipError('EV
 
 function settingsOf(options: EvaluateOptions, paired: boolean): EvaluationSettings {
   const confidence = options.confidence ?? DEFAULT_CONFIDENCE;
-  if (!(confidence > 0.5 && confidence < 1)) throw invalidOption(`confidence must be between 0.5 and 1, got ${confidence}.`);
+  if (!(confidence > 0.5 && confidence < 1))
+    throw invalidOption(`confidence must be between 0.5 and 1, got ${confidence}.`);
   const resamples = options.resamples ?? DEFAULT_RESAMPLES;
-  if (!Number.isSafeInteger(resamples) || resamples < 100) throw invalidOption(`resamples must be an integer of at least 100, got ${resamples}.`);
+  if (!Number.isSafeInteger(resamples) || resamples < 100)
+    throw invalidOption(`resamples must be an integer of at least 100, got ${resamples}.`);
   return {
     seed: (options.seed ?? DEFAULT_SEED) >>> 0,
     resamples,
@@ -107,7 +115,13 @@ function settingsOf(options: EvaluateOptions, paired: boolean): EvaluationSettin
 
 function checkShard(shard: Shard | undefined): void {
   if (!shard) return;
-  if (!Number.isSafeInteger(shard.count) || shard.count < 1 || !Number.isSafeInteger(shard.index) || shard.index < 0 || shard.index >= shard.count) {
+  if (
+    !Number.isSafeInteger(shard.count) ||
+    shard.count < 1 ||
+    !Number.isSafeInteger(shard.index) ||
+    shard.index < 0 ||
+    shard.index >= shard.count
+  ) {
     throw invalidOption(
       `shard must be an index from 0 to shards − 1 and shards a positive integer, got shard ${shard.index} of ${shard.count}.`,
       'With shards: 4, run shard: 0, 1, 2 and 3 (e.g. from a matrix), then merge their reports.',
@@ -115,7 +129,40 @@ function checkShard(shard: Shard | undefined): void {
   }
 }
 
+/** Options with the named model's modelship.yml entry filling the gaps (explicit options win). */
+export async function withConfig(options: EvaluateOptions): Promise<EvaluateOptions> {
+  if (!options.config && !options.modelName) return options;
+  const loaded = await loadConfig(options.config ?? DEFAULT_CONFIG_FILE);
+  const names = Object.keys(loaded.config.models);
+  const name = options.modelName ?? (names.length === 1 ? names[0] : undefined);
+  if (!name) {
+    throw invalidOption(
+      `${loaded.path} describes ${names.length} models; say which one to evaluate.`,
+      `Set the model name (one of ${names.join(', ')}).`,
+    );
+  }
+  const entry = loaded.model(name);
+  const fromConfig = (p: string) => relative(process.cwd(), resolve(loaded.dir, p)) || '.';
+  const f = entry.fixtures;
+  return {
+    ...options,
+    name: options.name ?? name,
+    model: options.model ?? fromConfig(entry.path),
+    fixtures: options.fixtures ?? (f ? fromConfig(f.path) : undefined),
+    format: options.format ?? (f?.format === 'onnx' ? 'test-data' : f?.format),
+    task: options.task ?? entry.task,
+    labels: options.labels ?? entry.labels,
+    mapping: options.mapping ?? f?.inputs,
+    fields: { ...(f?.label ? { label: f.label } : {}), ...(f?.id ? { id: f.id } : {}), ...options.fields },
+    sliceBy: options.sliceBy ?? f?.slices,
+    thresholds: options.thresholds ?? entry.thresholds,
+    thresholdsLocation:
+      options.thresholds === undefined ? loaded.locate(`/models/${name}/thresholds`) : options.thresholdsLocation,
+  };
+}
+
 export async function evaluate(options: EvaluateOptions, log: Logger): Promise<EvaluateResult> {
+  options = await withConfig(options);
   const built = options.merge?.length ? await mergeShards(options, log) : await runModels(options, log);
   const report = built;
   if (options.reportPath) {
@@ -137,11 +184,19 @@ export async function evaluate(options: EvaluateOptions, log: Logger): Promise<E
   };
   if (options.comment && !report.shard) {
     const marker = commentMarker(`evaluate:${report.name}`);
-    const outcome = await upsertComment(options.comment, marker, renderEvaluateComment(report, marker, options.comment.runUrl), log);
+    const outcome = await upsertComment(
+      options.comment,
+      marker,
+      renderEvaluateComment(report, marker, options.comment.runUrl),
+      log,
+    );
     result.comment = outcome;
     if (outcome.status === 'failed') {
       log.warn(
-        `Could not post the pull-request comment: ${outcome.error.message} ${outcome.error.hint ?? ''} The job summary has the full report. (A pull request from a fork gets a read-only token; comment from a pull_request_target or workflow_run job instead.)`.replace(/\s+/g, ' '),
+        `Could not post the pull-request comment: ${outcome.error.message} ${outcome.error.hint ?? ''} The job summary has the full report. (A pull request from a fork gets a read-only token; comment from a pull_request_target or workflow_run job instead.)`.replace(
+          /\s+/g,
+          ' ',
+        ),
       );
     } else {
       log.info(`Pull-request comment ${outcome.status}: ${outcome.url}`);
@@ -158,11 +213,16 @@ function nameOf(options: EvaluateOptions, modelPath: string): string {
 
 async function runModels(options: EvaluateOptions, log: Logger): Promise<EvaluateReport> {
   if (!options.model) throw invalidOption('No model to evaluate.', 'Pass the model path (or merge shard reports).');
-  if (!options.fixtures) throw invalidOption('No fixtures to evaluate on.', 'Pass a JSONL or CSV file, or a folder of ONNX test data sets.');
+  if (!options.fixtures)
+    throw invalidOption('No fixtures to evaluate on.', 'Pass a JSONL or CSV file, or a folder of ONNX test data sets.');
   if (options.baselineModel && options.baselineReport) {
-    throw invalidOption('Give a baseline model or a baseline report, not both.', 'A baseline model gives a paired comparison on the same rows; prefer it when you have it.');
+    throw invalidOption(
+      'Give a baseline model or a baseline report, not both.',
+      'A baseline model gives a paired comparison on the same rows; prefer it when you have it.',
+    );
   }
-  if (options.task && !TASKS.includes(options.task)) throw invalidOption(`Unknown task '${options.task}'.`, `Use ${TASKS.join(', ')}.`);
+  if (options.task && !TASKS.includes(options.task))
+    throw invalidOption(`Unknown task '${options.task}'.`, `Use ${TASKS.join(', ')}.`);
   checkShard(options.shard);
   if (options.batchSize !== undefined && (!Number.isSafeInteger(options.batchSize) || options.batchSize < 1)) {
     throw invalidOption(`batch-size must be a positive integer, got ${options.batchSize}.`);
@@ -174,7 +234,9 @@ async function runModels(options: EvaluateOptions, log: Logger): Promise<Evaluat
   try {
     const candidate = await log.group(`Load ${options.model}`, () => loadModel(options.model!, log));
     models.push(candidate);
-    const baseline = options.baselineModel ? await log.group(`Load baseline ${options.baselineModel}`, () => loadModel(options.baselineModel!, log)) : undefined;
+    const baseline = options.baselineModel
+      ? await log.group(`Load baseline ${options.baselineModel}`, () => loadModel(options.baselineModel!, log))
+      : undefined;
     if (baseline) models.push(baseline);
     const task: Task = options.task ?? (format === 'test-data' ? 'golden' : inferTask(candidate.session.signature));
     if (baselineReport && baselineReport.task !== task) {
@@ -185,10 +247,11 @@ async function runModels(options: EvaluateOptions, log: Logger): Promise<Evaluat
         { file: options.baselineReport! },
       );
     }
-    const thresholds = resolveThresholds(options.thresholds, task);
+    const thresholds = resolveThresholds(options.thresholds, task, options.thresholdsLocation);
 
     if (baseline) {
-      const outputs = task === 'golden' ? undefined : planOutputs(candidate.session.signature, task, options.outputs).fetch;
+      const outputs =
+        task === 'golden' ? undefined : planOutputs(candidate.session.signature, task, options.outputs).fetch;
       const differences = [
         ...signatureDifferences(candidate.signature, baseline.signature, outputs),
         ...(options.labels ? [] : labelDifferences(candidate.labels, baseline.labels)),
@@ -261,10 +324,10 @@ async function runModels(options: EvaluateOptions, log: Logger): Promise<Evaluat
   }
 }
 
-function resolveThresholds(source: EvaluateOptions['thresholds'], task: Task): Thresholds {
-  const parsed = source === undefined ? {} : typeof source === 'string' ? parseThresholds(source) : parseThresholds(source);
+function resolveThresholds(source: EvaluateOptions['thresholds'], task: Task, location?: SourceLocation): Thresholds {
+  const parsed = source === undefined ? {} : parseThresholds(source, location);
   const thresholds = Object.keys(parsed).length > 0 ? parsed : defaultThresholds(task);
-  checkThresholdMetrics(task, thresholds);
+  checkThresholdMetrics(task, thresholds, location);
   return thresholds;
 }
 
@@ -300,7 +363,9 @@ function buildReport(input: ReportInput): EvaluateReport {
       source: 'report',
     };
     if (state.baselineReport.rows && state.baselineReport.rows !== summary.rows) {
-      warnings.push(`The baseline report covers ${state.baselineReport.rows} rows, this run ${summary.rows}: the fixtures may differ.`);
+      warnings.push(
+        `The baseline report covers ${state.baselineReport.rows} rows, this run ${summary.rows}: the fixtures may differ.`,
+      );
     }
   }
   const { comparisons, passed } = judge({
@@ -349,7 +414,16 @@ function buildReport(input: ReportInput): EvaluateReport {
     ...(baseline ? { baseline } : {}),
     comparisons,
     ...(slices ? { slices } : {}),
-    ...(summary.flips ? { flips: { count: summary.flips.count, fixed: summary.flips.fixed, broken: summary.flips.broken, shown: summary.flips.first } } : {}),
+    ...(summary.flips
+      ? {
+          flips: {
+            count: summary.flips.count,
+            fixed: summary.flips.fixed,
+            broken: summary.flips.broken,
+            shown: summary.flips.first,
+          },
+        }
+      : {}),
     details: summary.details,
     latency,
     fixtures: input.fixtures,
@@ -374,7 +448,8 @@ async function mergeShards(options: EvaluateOptions, log: Logger): Promise<Evalu
   const reports = await Promise.all(paths.map((p) => readEvaluateReport(p)));
   const problems: string[] = [];
   reports.forEach((r, i) => {
-    if (!r.shard || !r.state) problems.push(`${paths[i]} is not a shard report (no shard state; run with shard and shards)`);
+    if (!r.shard || !r.state)
+      problems.push(`${paths[i]} is not a shard report (no shard state; run with shard and shards)`);
   });
   if (problems.length > 0) throw mergeError(problems);
   const first = reports[0];
@@ -382,19 +457,26 @@ async function mergeShards(options: EvaluateOptions, log: Logger): Promise<Evalu
   const seen = new Map<number, string>();
   reports.forEach((r, i) => {
     const where = paths[i];
-    if (r.shard!.count !== count) problems.push(`${where} is shard ${r.shard!.index} of ${r.shard!.count}, the others of ${count}`);
-    if (seen.has(r.shard!.index)) problems.push(`${where} and ${seen.get(r.shard!.index)} are both shard ${r.shard!.index}`);
+    if (r.shard!.count !== count)
+      problems.push(`${where} is shard ${r.shard!.index} of ${r.shard!.count}, the others of ${count}`);
+    if (seen.has(r.shard!.index))
+      problems.push(`${where} and ${seen.get(r.shard!.index)} are both shard ${r.shard!.index}`);
     seen.set(r.shard!.index, where);
     if (r.model.digest !== first.model.digest) problems.push(`${where} evaluated another model (${r.model.digest})`);
     if (r.task !== first.task) problems.push(`${where} is a ${r.task} evaluation, ${paths[0]} ${first.task}`);
-    if (r.fixtures.rows !== first.fixtures.rows) problems.push(`${where} read ${r.fixtures.rows} fixture rows, ${paths[0]} ${first.fixtures.rows}`);
+    if (r.fixtures.rows !== first.fixtures.rows)
+      problems.push(`${where} read ${r.fixtures.rows} fixture rows, ${paths[0]} ${first.fixtures.rows}`);
     if (JSON.stringify(r.state!.evaluation.settings) !== JSON.stringify(first.state!.evaluation.settings)) {
       problems.push(`${where} ran with other settings (seed, resamples, slices or baseline)`);
     }
-    if (r.state!.baselineModel?.digest !== first.state!.baselineModel?.digest) problems.push(`${where} had another baseline model`);
+    if (r.state!.baselineModel?.digest !== first.state!.baselineModel?.digest)
+      problems.push(`${where} had another baseline model`);
   });
   const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !seen.has(i));
-  if (missing.length > 0) problems.push(`shard${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of ${count} ${missing.length > 1 ? 'are' : 'is'} missing`);
+  if (missing.length > 0)
+    problems.push(
+      `shard${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of ${count} ${missing.length > 1 ? 'are' : 'is'} missing`,
+    );
   if (problems.length > 0) throw mergeError(problems);
 
   const ordered = [...reports].sort((a, b) => a.shard!.index - b.shard!.index);
@@ -410,7 +492,10 @@ async function mergeShards(options: EvaluateOptions, log: Logger): Promise<Evalu
     latency.candidate.mergeState(r.state!.latency.candidate);
     if (latency.baseline && r.state!.latency.baseline) latency.baseline.mergeState(r.state!.latency.baseline);
   }
-  const thresholds = options.thresholds !== undefined ? resolveThresholds(options.thresholds, first.task) : first.state!.thresholds;
+  const thresholds =
+    options.thresholds !== undefined
+      ? resolveThresholds(options.thresholds, first.task, options.thresholdsLocation)
+      : first.state!.thresholds;
   log.info(`Merged ${count} shard reports: ${evaluation.rows.toLocaleString('en-US')} rows.`);
   return buildReport({
     name: options.name ?? first.name,
