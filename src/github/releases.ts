@@ -1,6 +1,7 @@
 /** GitHub releases: find one by tag, create one, upload an asset to it. */
 import type { GitHubClient } from './client.js';
-import { gitHubError, type RepositoryRef } from './tags.js';
+import { gitHubError } from './errors.js';
+import type { RepositoryRef } from './tags.js';
 
 export interface Release {
   id: number;
@@ -22,7 +23,7 @@ export async function findReleaseByTag(
     return { id: data.id, url: data.html_url, uploadUrl: data.upload_url, body: data.body ?? undefined };
   } catch (error) {
     if (status(error) === 404) return undefined;
-    throw gitHubError(`reading the release of ${tag}`, error);
+    throw gitHubError(error, `read the release of ${tag}`);
   }
 }
 
@@ -43,7 +44,7 @@ export async function createRelease(
     });
     return { id: data.id, url: data.html_url, uploadUrl: data.upload_url, body: data.body ?? undefined };
   } catch (error) {
-    throw gitHubError(`creating the release of ${request.tag}`, error);
+    throw gitHubError(error, `create the release of ${request.tag}`);
   }
 }
 
@@ -63,6 +64,6 @@ export async function uploadReleaseAsset(
     const uploaded = data as { name: string; browser_download_url: string; size: number };
     return { name: uploaded.name, url: uploaded.browser_download_url, size: uploaded.size };
   } catch (error) {
-    throw gitHubError(`uploading ${asset.name} to release ${release.id}`, error);
+    throw gitHubError(error, `upload ${asset.name} to release ${release.id}`);
   }
 }

@@ -2,8 +2,8 @@
  * Git tags through the GitHub API: list the refs under one prefix (never all tags), read a tag
  * object's message, create an annotated tag (a tag object, then its ref).
  */
-import { ModelshipError } from '../errors.js';
 import type { GitHubClient } from './client.js';
+import { gitHubError } from './errors.js';
 
 export interface RepositoryRef {
   owner: string;
@@ -31,29 +31,6 @@ const status = (error: unknown): number | undefined =>
     ? (error as { status: number }).status
     : undefined;
 
-/** One ModelshipError for any failed call, naming what was attempted and what to check. */
-export function gitHubError(what: string, error: unknown): ModelshipError {
-  const code = status(error);
-  const message = error instanceof Error ? error.message : String(error);
-  const hint =
-    code === 401
-      ? 'The token is missing or invalid; pass a token (the workflow default is `${{ github.token }}`).'
-      : code === 403
-        ? "The token may not write tags or releases: grant 'permissions: contents: write' to the job."
-        : code === 404
-          ? "Check the repository name, and that the token can read it ('permissions: contents: read' at least)."
-          : undefined;
-  return new ModelshipError(
-    'GITHUB_API',
-    `GitHub API: ${what} failed${code ? ` (${code})` : ''}: ${message}`,
-    hint,
-    undefined,
-    {
-      cause: error,
-    },
-  );
-}
-
 /** Every tag whose name starts with `prefix`, through the matching-refs API. */
 export async function listTagsWithPrefix(
   client: GitHubClient,
@@ -70,7 +47,7 @@ export async function listTagsWithPrefix(
       .filter((ref) => ref.ref.startsWith('refs/tags/'))
       .map((ref) => ({ name: ref.ref.slice('refs/tags/'.length), type: ref.object.type, sha: ref.object.sha }));
   } catch (error) {
-    throw gitHubError(`listing tags 'refs/tags/${prefix}*'`, error);
+    throw gitHubError(error, `list the tags 'refs/tags/${prefix}*'`);
   }
 }
 
@@ -79,7 +56,7 @@ export async function getTagObject(client: GitHubClient, repository: RepositoryR
     const { data } = await client.rest.git.getTag({ ...repository, tag_sha: sha });
     return { sha: data.sha, tag: data.tag, message: data.message, object: data.object };
   } catch (error) {
-    throw gitHubError(`reading tag object ${sha}`, error);
+    throw gitHubError(error, `read the tag object ${sha}`);
   }
 }
 
@@ -111,13 +88,13 @@ export async function createAnnotatedTag(
     });
     tagObject = data.sha;
   } catch (error) {
-    throw gitHubError(`creating tag object ${request.tag}`, error);
+    throw gitHubError(error, `create the tag object ${request.tag}`);
   }
   try {
     await client.rest.git.createRef({ ...repository, ref: `refs/tags/${request.tag}`, sha: tagObject });
   } catch (error) {
     if (status(error) === 422) return { created: false, reason: 'exists' };
-    throw gitHubError(`creating ref refs/tags/${request.tag}`, error);
+    throw gitHubError(error, `create the ref refs/tags/${request.tag}`);
   }
   return { created: true, tagObject };
 }

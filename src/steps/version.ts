@@ -434,6 +434,12 @@ export async function version(options: VersionOptions, log: Logger): Promise<Ver
       result.releaseUrl = release.url;
       log.info(`Created release ${release.url}.`);
       if (options.attachModel) {
+        if (current.externalData) {
+          log.warn(
+            `${current.file} keeps weights in external data files; only the .onnx file is attached to the release.`,
+            { file: current.file },
+          );
+        }
         const asset = await store.releases.uploadAsset(release, {
           name: assetName(name, nextVersionText),
           data: current.bytes,

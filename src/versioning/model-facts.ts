@@ -13,6 +13,8 @@ export interface LocalModelFacts extends ModelFacts {
   /** The .onnx file read (a folder resolves to its model.onnx). */
   file: string;
   bytes: Uint8Array;
+  /** Some weights live in external data files next to the model. */
+  externalData: boolean;
 }
 
 /**
@@ -47,6 +49,7 @@ export async function readModelFacts(path: string, labels?: string[]): Promise<L
     digest: await digestModel(file),
     file,
     bytes,
+    externalData: model.graph.initializers.some((t) => t.storage === 'external'),
   };
 }
 

@@ -135,6 +135,12 @@ export function registerTagPrefix(name: string): string {
   return `${name}@v`;
 }
 
+/** The prefix of every stage tag of `name` (assign and unassign, any stage), for prefix look-ups. */
+export function stageTagPrefix(name: string): string {
+  validateModelName(name);
+  return `${name}#`;
+}
+
 /**
  * The next stage counter for `name#stage`: one more than the highest counter any tag of the model
  * carries (GTO counts per model across stages and actions, so the counter alone orders events).

@@ -162,10 +162,11 @@ describe('version action', () => {
     [{ 'model-name': 'iris#1' }, 'MODEL_NAME_INVALID', /Model name 'iris#1'/],
     [{ bump: 'big' }, 'INPUT_INVALID', /bump must be one of auto, major, minor, patch/],
     [{ model: 'models/nope.onnx' }, 'MODEL_NOT_FOUND', /Model not found/],
-  ])('fails %j with a %s annotation', async (inputs, code, message) => {
+  ])('fails %j with one %s annotation', async (inputs, code, message) => {
     const run = await runVersion(inputs);
     expect(run.exitCode).toBe(1);
     const errors = run.annotations.filter((a) => a.level === 'error');
+    expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ title: code, message: expect.stringMatching(message) });
     expect(run.outputs).toEqual({});
     expect(run.stdout).not.toMatch(/\n\s+at .*\.js:\d+/);

@@ -255,9 +255,9 @@ describe('version through the GitHub API', () => {
     await expect(
       run({ github: { token: 'read-only', owner, repo: repoName, apiUrl: github.url } }),
     ).rejects.toMatchObject({
-      code: 'GITHUB_API',
-      message: expect.stringContaining('creating tag object iris@v0.1.0 failed (403)'),
-      hint: expect.stringContaining('contents: write'),
+      code: 'GITHUB_FORBIDDEN',
+      message: expect.stringContaining('GitHub refused to create the tag object iris@v0.1.0'),
+      hint: expect.stringContaining('`contents: write`'),
     });
   });
 });

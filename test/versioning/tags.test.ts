@@ -9,6 +9,7 @@ import {
   nextStageCounter,
   parseTag,
   registerTagPrefix,
+  stageTagPrefix,
   validateModelName,
 } from '../../src/versioning/tags.js';
 
@@ -78,6 +79,9 @@ describe('parseTag', () => {
     expect(parseTag('iris-large@v9.0.0')).toEqual({ kind: 'register', name: 'iris-large', version: '9.0.0' });
     expect('iris-large@v9.0.0'.startsWith(registerTagPrefix('iris'))).toBe(false);
     expect('iris@v1.0.0'.startsWith(registerTagPrefix('iris'))).toBe(true);
+    expect('iris#prod#2'.startsWith(stageTagPrefix('iris'))).toBe(true);
+    expect('iris-large#prod#2'.startsWith(stageTagPrefix('iris'))).toBe(false);
+    expect(() => registerTagPrefix('iris@')).toThrow(/Model name/);
   });
 });
 
