@@ -526,7 +526,11 @@ export function modelConfigJson(config: ModelConfig, signature?: ServedSignature
   };
 }
 
-/** Same config, same text: used to see whether a reload changed anything. */
+/**
+ * What a loaded version depends on in its config: a reload whose config differs in these reopens the version.
+ * The version policy is left out: it decides which versions serve, not how one does.
+ */
 export function configFingerprint(config: ModelConfig): string {
-  return JSON.stringify(config);
+  const { versionPolicy: _policy, ...rest } = config;
+  return JSON.stringify(rest);
 }

@@ -265,7 +265,11 @@ export function formatPbtxt(message: PbMessage, enumFields: ReadonlySet<string>,
     return JSON.stringify(value.value);
   };
   for (const [field, values] of message.fields) {
-    if (values.length === 0) continue;
+    if (values.length === 0) {
+      // An empty list says something (dims: [ ] is a scalar), so it is written, not dropped.
+      lines.push(`${indent}${field}: [ ]`);
+      continue;
+    }
     const messages = values.every((v) => v.kind === 'message');
     if (messages && values.length === 1) {
       lines.push(`${indent}${field} {`, formatPbtxt(values[0] as PbMessage, enumFields, indent + '  '), `${indent}}`);

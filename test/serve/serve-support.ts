@@ -173,3 +173,98 @@ export function readBinaryReply(reply: Reply): { header: any; rest: Buffer } {
   const length = Number(reply.headers['inference-header-content-length']);
   return { header: JSON.parse(reply.body.subarray(0, length).toString('utf8')), rest: reply.body.subarray(length) };
 }
+
+export interface LoadReport {
+  total: number;
+  failures: string[];
+  byVersion: Record<string, number>;
+}
+
+/**
+ * Background traffic: `concurrency` loops of inference requests until stopped (or `limit` requests each).
+ * `check` returns a complaint about a 200 reply, or undefined when it is right.
+ */
+export function trafficLoops(
+  base: string,
+  pathname: string,
+  body: unknown,
+  options: { concurrency: number; limit?: number; check?: (reply: Reply) => string | undefined },
+): { stop(): Promise<LoadReport>; report: LoadReport } {
+  const report: LoadReport = { total: 0, failures: [], byVersion: {} };
+  let stopped = false;
+  const payload = JSON.stringify(body);
+  const loop = async () => {
+    for (let i = 0; !stopped && i < (options.limit ?? 20_000); i++) {
+      let reply: Reply;
+      try {
+        reply = await post(base, pathname, payload);
+      } catch (error) {
+        report.failures.push(`connection: ${(error as Error).message}`);
+        continue;
+      }
+      report.total++;
+      if (reply.status !== 200) {
+        report.failures.push(`${reply.status}: ${reply.text}`);
+        continue;
+      }
+      const version = String(reply.json.model_version);
+      report.byVersion[version] = (report.byVersion[version] ?? 0) + 1;
+      const complaint = options.check?.(reply);
+      if (complaint) report.failures.push(complaint);
+    }
+  };
+  const loops = Array.from({ length: options.concurrency }, loop);
+  return {
+    report,
+    async stop() {
+      stopped = true;
+      await Promise.all(loops);
+      return report;
+    },
+  };
+}
+
+/** Waits until `count` more requests have been answered by the loops. */
+export async function trafficFor(report: LoadReport, count: number): Promise<void> {
+  const target = report.total + count;
+  while (report.total < target) await new Promise((r) => setTimeout(r, 5));
+}
+
+/**
+ * A request whose body is sent in two parts: the server has it in flight until `finish` sends the rest.
+ */
+export async function slowRequest(base: string, pathname: string, body: string): Promise<{ finish(): Promise<Reply> }> {
+  const { request: plainRequest } = await import('node:http');
+  const payload = Buffer.from(body);
+  let resolveReply: (reply: Reply) => void;
+  let rejectReply: (error: Error) => void;
+  const replied = new Promise<Reply>((resolve, reject) => {
+    resolveReply = resolve;
+    rejectReply = reject;
+  });
+  const req = plainRequest(`${base}${pathname}`, {
+    method: 'POST',
+    headers: { 'content-length': String(payload.length), 'content-type': 'application/json' },
+  });
+  req.on('response', (res) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => {
+      const buffer = Buffer.concat(chunks);
+      const text = buffer.toString('utf8');
+      resolveReply({ status: res.statusCode ?? 0, headers: res.headers, body: buffer, text, json: JSON.parse(text) });
+    });
+  });
+  req.on('error', (error) => rejectReply(error));
+  const half = Math.floor(payload.length / 2);
+  req.write(payload.subarray(0, half));
+  req.flushHeaders();
+  // Let the server parse the headers and start the request before anything else happens.
+  await new Promise((r) => setTimeout(r, 100));
+  return {
+    finish() {
+      req.end(payload.subarray(half));
+      return replied;
+    },
+  };
+}
