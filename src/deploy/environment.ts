@@ -50,6 +50,8 @@ export interface EnvironmentOptions {
   server?: string;
   adminToken?: string;
   readyTimeoutMs?: number;
+  /** `triton`: the server has no routing extension, whatever it answers. */
+  serverKind?: 'modelship' | 'triton' | 'kserve';
   who: Actor;
   log: Logger;
 }
@@ -68,6 +70,7 @@ export class DeployEnvironment {
   readonly log: Logger;
   readonly readyTimeoutMs: number;
   serverKind?: ServerKind;
+  private readonly declaredKind?: string;
   entries: LedgerEntry[] = [];
   lease?: Lease;
 
@@ -79,6 +82,7 @@ export class DeployEnvironment {
     this.who = options.who;
     this.log = options.log;
     this.readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
+    this.declaredKind = options.serverKind;
     const root = options.target.kind === 'file' ? options.target.root : options.paths.mirror;
     this.repo = { root, model: options.model };
     const url = options.target.kind === 'http' ? options.target.url : options.server;
@@ -108,7 +112,8 @@ export class DeployEnvironment {
         'Start the server, or check the URL.',
       );
     }
-    this.serverKind = (await this.client.supportsRouting(this.model)) ? 'routing' : 'plain';
+    this.serverKind =
+      this.declaredKind !== 'triton' && (await this.client.supportsRouting(this.model)) ? 'routing' : 'plain';
     this.log.info(
       `Server ${this.client.baseUrl}: ${this.routing ? 'modelship serve (routing: pinned versions, canaries)' : 'no routing extension (Triton): a deploy replaces the version'}.`,
     );

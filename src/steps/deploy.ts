@@ -19,6 +19,7 @@ import { openSession } from '../runtime/session.js';
 import type { Signature } from '../runtime/tensor.js';
 import { decideCanary, readVersionCounters, windowFigures, type CanaryVerdict } from '../deploy/canary.js';
 import { DeployEnvironment, type Actor } from '../deploy/environment.js';
+import { readEnvironmentSettings, withSettings } from '../deploy/environment-config.js';
 import { crashPoint } from '../deploy/fault-injection.js';
 import { GitHubDeploymentTracker, type GitHubDeployTarget } from '../deploy/github-deployment.js';
 import { renderInferenceService, storageUriFor } from '../deploy/kserve.js';
@@ -57,15 +58,19 @@ import { resolve } from 'node:path';
 export type DeployStrategy = 'replace' | 'canary';
 
 export interface DeployOptions {
-  /** The .onnx file (or a folder holding model.onnx). */
-  model: string;
+  /** The .onnx file (or a folder holding model.onnx); default the model's path in modelship.yml. */
+  model?: string;
   /** The model's name in the repository, the ledger and tags. */
   modelName: string;
   /** The semantic version (from the version step); the ledger maps it to the repository's version number. */
   version?: string;
   environment: string;
-  /** file://<dir>, http(s)://host:port, or kserve://<namespace>/<name>. */
-  target: string;
+  /** file://<dir>, http(s)://host:port, or kserve://<namespace>/<name>; default from modelship.yml. */
+  target?: string;
+  /** modelship.yml; default ./modelship.yml when it exists. Inputs win over its environment settings. */
+  config?: string;
+  /** The kind of server (modelship.yml `server`): `triton` skips the routing probe, `kserve` renders a manifest. */
+  serverKind?: 'modelship' | 'triton' | 'kserve';
   /** For a file:// target: the server that serves the repository, to load and verify through. */
   server?: string;
   /** The folder holding ledger and lease; default beside a file:// repository. Required for HTTP targets. */
@@ -214,12 +219,27 @@ export async function prepareSmoke(
   }
 }
 
-export async function deploy(options: DeployOptions, log: Logger): Promise<DeployResult> {
+export async function deploy(input: DeployOptions, log: Logger): Promise<DeployResult> {
   const started = performance.now();
   const timings: Record<string, number> = {};
-  const cwd = options.cwd ?? process.cwd();
-  const model = validateDeployModelName(options.modelName);
-  const environment = validateEnvironment(options.environment);
+  const cwd = input.cwd ?? process.cwd();
+  const model = validateDeployModelName(input.modelName);
+  const environment = validateEnvironment(input.environment);
+  const options = withSettings(input, await readEnvironmentSettings(input.config, model, environment, cwd));
+  if (!options.model) {
+    throw new ModelshipError(
+      'INPUT_MISSING',
+      'No model to deploy: give the model file.',
+      `Set 'model', or give the model a path in modelship.yml (models.${model}.path).`,
+    );
+  }
+  if (!options.target) {
+    throw new ModelshipError(
+      'TARGET_MISSING',
+      `No target for '${environment}'.`,
+      `Set 'target' (file://<repository>, http(s)://<server>, kserve://<namespace>/<name>), or models.${model}.environments.${environment}.target in modelship.yml.`,
+    );
+  }
   const strategy = options.strategy ?? 'replace';
   if (strategy !== 'replace' && strategy !== 'canary') {
     throw new ModelshipError('INPUT_INVALID', `strategy must be replace or canary, got '${String(strategy)}'.`);
@@ -229,7 +249,10 @@ export async function deploy(options: DeployOptions, log: Logger): Promise<Deplo
   const maxErrorRate = checkNumber('max-error-rate', options.maxErrorRate ?? 0.01, 0, 1);
   const maxLatencyRatio = checkNumber('max-latency-ratio', options.maxLatencyRatio ?? 1.5, 1, 1000);
   const keep = checkNumber('keep', options.keep ?? DEFAULT_KEEP, 1, 1000);
-  const target = parseTarget(options.target, cwd);
+  const target =
+    options.serverKind === 'kserve' && !options.target.startsWith('kserve://')
+      ? parseTarget(`kserve://${model}`, cwd)
+      : parseTarget(options.target, cwd);
 
   const modelFile = await resolveModelPath(resolve(cwd, options.model));
   const digest = await log.group('Digest', async () => {
@@ -265,6 +288,7 @@ export async function deploy(options: DeployOptions, log: Logger): Promise<Deplo
     server: options.server,
     adminToken: options.adminToken,
     readyTimeoutMs: options.readyTimeoutMs,
+    serverKind: options.serverKind,
     who: options.who ?? defaultActor(),
     log,
   });

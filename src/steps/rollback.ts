@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { ModelshipError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { DeployEnvironment, type Actor } from '../deploy/environment.js';
+import { readEnvironmentSettings, withSettings } from '../deploy/environment-config.js';
 import { crashPoint } from '../deploy/fault-injection.js';
 import { GitHubDeploymentTracker, type GitHubDeployTarget } from '../deploy/github-deployment.js';
 import {
@@ -30,7 +31,10 @@ import { defaultActor, prepareSmoke, validateDeployModelName, versionName, type 
 export interface RollbackOptions {
   modelName: string;
   environment: string;
-  target: string;
+  /** Default from modelship.yml. */
+  target?: string;
+  config?: string;
+  serverKind?: 'modelship' | 'triton' | 'kserve';
   /** `previous` (default), a semver, or `#N` / `N` for a repository version number. */
   to?: string;
   /** Why: recorded in the ledger and on the GitHub deployment. Required. */
@@ -115,12 +119,14 @@ export function resolveRollbackTarget(entries: readonly LedgerEntry[], to: strin
   return { semver: info.semver, numericVersion: numeric, digest: info.digest };
 }
 
-export async function rollback(options: RollbackOptions, log: Logger): Promise<RollbackResult> {
+export async function rollback(input: RollbackOptions, log: Logger): Promise<RollbackResult> {
   const started = performance.now();
   const timings: Record<string, number> = {};
-  const cwd = options.cwd ?? process.cwd();
-  const model = validateDeployModelName(options.modelName);
-  const environment = validateEnvironment(options.environment);
+  const cwd = input.cwd ?? process.cwd();
+  const model = validateDeployModelName(input.modelName);
+  const environment = validateEnvironment(input.environment);
+  const { model: _configModel, ...settings } = await readEnvironmentSettings(input.config, model, environment, cwd);
+  const options = withSettings(input, settings);
   const reason = options.reason?.trim();
   if (!reason) {
     throw new ModelshipError(
@@ -129,7 +135,14 @@ export async function rollback(options: RollbackOptions, log: Logger): Promise<R
       'Say why (it is recorded in the ledger and on the GitHub deployment), e.g. "error rate up since 1.4.0".',
     );
   }
-  const target = parseTarget(options.target, cwd);
+  if (!options.target) {
+    throw new ModelshipError(
+      'TARGET_MISSING',
+      `No target for '${environment}'.`,
+      `Set 'target', or models.${model}.environments.${environment}.target in modelship.yml.`,
+    );
+  }
+  const target = parseTarget(options.serverKind === 'kserve' ? `kserve://${model}` : options.target, cwd);
   if (target.kind === 'kserve') {
     throw new ModelshipError(
       'ROLLBACK_UNSUPPORTED',
@@ -145,6 +158,7 @@ export async function rollback(options: RollbackOptions, log: Logger): Promise<R
     server: options.server,
     adminToken: options.adminToken,
     readyTimeoutMs: options.readyTimeoutMs,
+    serverKind: options.serverKind,
     who: options.who ?? defaultActor(),
     log,
   });
