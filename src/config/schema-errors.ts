@@ -27,6 +27,16 @@ interface SchemaNode {
   anyOf?: SchemaNode[];
 }
 
+const VALUE_CHECKS = new Set([
+  'const',
+  'enum',
+  'pattern',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+]);
+
 /** One problem per distinct mistake, in document order of ajv's report. */
 export function describeSchemaErrors(errors: readonly ErrorObject[]): SchemaProblem[] {
   // anyOf and propertyNames report each failed branch too; the summary error says it better.
@@ -40,9 +50,12 @@ export function describeSchemaErrors(errors: readonly ErrorObject[]): SchemaProb
           error.instancePath.startsWith(summary.instancePath),
       ),
   );
+  // A value of the wrong type also fails its const/enum/pattern/range checks; the type error says enough.
+  const wrongType = new Set(kept.filter((error) => error.keyword === 'type').map((error) => error.instancePath));
   const problems: SchemaProblem[] = [];
   const seen = new Set<string>();
   for (const error of kept) {
+    if (wrongType.has(error.instancePath) && VALUE_CHECKS.has(error.keyword)) continue;
     const problem = describe(error);
     const key = `${problem.pointer}|${problem.message}`;
     if (!seen.has(key)) {

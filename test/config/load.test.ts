@@ -179,6 +179,7 @@ describe('BAD CALL - schema errors point at the offending node', () => {
       'models:\n  m:\n    path: m.onnx\n    environments:\n      prod:\n        target: file://./r\n        canary-weight: 150\n';
     expectProblem(weight, '150', 'models.m.environments.prod.canary-weight must be <= 99 (got 150)');
     expectProblem('version: 2\nmodels:\n  m: {path: m.onnx}\n', '2', 'version must be 1 (got 2)');
+    expectProblem("version: '1'\nmodels:\n  m: {path: m.onnx}\n", "'1'", "version must be an integer (got '1')");
     expectProblem(
       'models:\n  m:\n    path: m.onnx\n    labels: [a, b, a]\n',
       '[a, b, a]',

@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryLogger } from '../../src/log.js';
 import { ONNXRUNTIME_PIN } from '../../src/runtime/onnxruntime-pin.js';
 import { provisionOnnxRuntime, provisionedDir, tarballUrl } from '../../src/runtime/provision.js';
-import { addModel } from './tiny-onnx.js';
+import { encodeModel } from '../../src/onnx/encode.js';
+import { addModel } from '../support/onnx-models.js';
 
 const run = promisify(execFile);
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -100,7 +101,7 @@ describe.skipIf(packed !== undefined)('onnxruntime provisioning', () => {
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     });
     model = path.join(probeDir, 'add.onnx');
-    await writeFile(model, addModel());
+    await writeFile(model, encodeModel(addModel({ constant: 0.5 })));
   });
 
   afterAll(async () => {
