@@ -4,7 +4,8 @@
  * `auto_inactive` at its default, so GitHub marks the environment's earlier deployments inactive.
  */
 import type { GitHubClient } from './client.js';
-import { gitHubError, type RepositoryRef } from './tags.js';
+import { gitHubError } from './errors.js';
+import type { RepositoryRef } from './tags.js';
 
 export interface DeploymentPayload {
   model: string;
@@ -70,7 +71,7 @@ export async function createDeployment(
     }
     return data.id;
   } catch (error) {
-    throw gitHubError(`creating a deployment of ${request.ref} to '${request.environment}'`, error);
+    throw gitHubError(error, `create a deployment of ${request.ref} to '${request.environment}'`);
   }
 }
 
@@ -90,7 +91,7 @@ export async function setDeploymentStatus(
       ...(status.description ? { description: trimDescription(status.description) } : {}),
     });
   } catch (error) {
-    throw gitHubError(`setting deployment ${deploymentId} to ${status.state}`, error);
+    throw gitHubError(error, `set deployment ${deploymentId} to ${status.state}`);
   }
 }
 
@@ -112,6 +113,6 @@ export async function listDeployments(
       payload: d.payload,
     }));
   } catch (error) {
-    throw gitHubError(`listing deployments of '${environment}'`, error);
+    throw gitHubError(error, `list the deployments of '${environment}'`);
   }
 }
