@@ -100,7 +100,7 @@ export const command: CliCommand = {
       },
     });
 
-    out.line(out.paint('1', 'modelship demo: an Iris model from validation to production and back'));
+    out.line(out.paint('1', 'modelship demo: an Iris model from validation to a live canary and back'));
     out.line();
 
     let stop: (signal: NodeJS.Signals) => void = () => {};

@@ -70,6 +70,12 @@ models:
     path: models/${DEMO_MODEL}/model.onnx
     task: classification
     labels: [${DEMO_LABELS.join(', ')}]
+    signature:
+      inputs:
+        - { name: features, datatype: FP32, shape: [-1, 4] }
+      outputs:
+        - { name: label, datatype: INT64, shape: [-1] }
+        - { name: probabilities, datatype: FP32, shape: [-1, 3] }
     fixtures:
       path: data/heldout.jsonl
     versioning:
