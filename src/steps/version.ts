@@ -239,8 +239,10 @@ interface Plan {
 /** Reads the model's versions: the previous one, and one that already holds this digest. */
 async function readVersions(store: VersionStore, name: string, current: LocalModelFacts, log: Logger): Promise<Plan> {
   const versions = await store.listVersions(name);
-  const order = sortVersionsDescending(versions.map((v) => v.version));
-  const byVersion = new Map(versions.map((v) => [v.version, v]));
+  // GTO may register a version twice (`iris@v1.0.0`, `iris@v1.0.0#3`); the first tag listed stands for it.
+  const order = [...new Set(sortVersionsDescending(versions.map((v) => v.version)))];
+  const byVersion = new Map<string, StoredVersion>();
+  for (const v of versions) if (!byVersion.has(v.version)) byVersion.set(v.version, v);
   const sorted = order.map((v) => byVersion.get(v)!);
   log.info(
     versions.length === 0

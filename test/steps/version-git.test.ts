@@ -151,7 +151,7 @@ describe('version in a local git repository', () => {
 
   it('orders versions by SemVer precedence, not by text', async () => {
     await commitModel(iris(1));
-    for (const v of ['0.9.0', '0.10.0', '0.10.0-rc.1']) {
+    for (const v of ['0.9.0', '0.10.0', '0.10.0-rc.1', '0.10.0#3']) {
       await repo.git('tag', '-a', `iris@v${v}`, '-m', `Registering artifact iris version v${v}`);
     }
     await commitModel(iris(2), 'retrain');
