@@ -94,7 +94,8 @@ export async function validate(options: ValidateOptions, log: Logger): Promise<V
     }
     // The digest streams from disk while the runtime works in its own process.
     const digest = digestWhenSafe(modelFile.path, facts, checks);
-    if (facts && !options.skipRuntime) {
+    // A blocked model gets its skip reason from the runtime checks even when they are turned off.
+    if (facts && (!options.skipRuntime || facts.blockedBy)) {
       const runtime = await log.group('Runtime', () =>
         runRuntimeChecks(
           {
