@@ -274,11 +274,12 @@ async function runRows(
   }
   await flush();
   progress.done(evaluation.rows);
-  if (evaluation.rows === 0) {
+  // A shard may draw no rows (more shards than rows); the file itself must have some.
+  if (counted.rows === 0) {
     throw new ModelshipError(
       'FIXTURE_INVALID',
-      `${file} has no rows${options.shard ? ` for shard ${options.shard.index} of ${options.shard.count}` : ''}.`,
-      undefined,
+      `${file} has no rows.`,
+      'Each line of a JSONL file, or each CSV line after the header, is a row.',
       { file },
     );
   }
@@ -419,14 +420,6 @@ async function runTestData(
     progress.tick(evaluation.rows);
   }
   progress.done(evaluation.rows);
-  if (evaluation.rows === 0) {
-    throw new ModelshipError(
-      'FIXTURE_INVALID',
-      `${options.fixtures} has no test data sets for this shard.`,
-      undefined,
-      { file: options.fixtures },
-    );
-  }
   // Every shard lists the same folders, so the total is known even when the last one went elsewhere.
   if (options.shard) totalRows = (await listTestDataSets(options.fixtures)).length;
   return { evaluation, latency, batchSize: 1, totalRows, outputs };

@@ -4,7 +4,6 @@
  * `toState()` is what a shard report carries; merging states gives the unsharded result exactly.
  */
 import type { FlipState } from './flips.js';
-import type { LatencyState } from './latency.js';
 
 export type Task = 'classification' | 'regression' | 'golden';
 export const TASKS: readonly Task[] = ['classification', 'regression', 'golden'];
@@ -49,12 +48,6 @@ export interface SliceSummary {
   evidence?: Record<string, Evidence>;
 }
 
-export interface LatencySummary {
-  p50Ms: number;
-  p95Ms: number;
-  rows: number;
-}
-
 export interface EvaluationSummary {
   task: Task;
   rows: number;
@@ -66,11 +59,6 @@ export interface EvaluationSummary {
   droppedSlices?: string[];
   flips?: FlipState;
   details: Record<string, unknown>;
-}
-
-export interface LatencyStates {
-  candidate: LatencyState;
-  baseline?: LatencyState;
 }
 
 /** The part of a shard report that lets shards merge. */

@@ -3,6 +3,7 @@
  * an earlier report), a verdict per metric and overall, a JSON report, markdown, and the sticky
  * pull-request comment. In merge mode, shard reports combine into the unsharded result.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/load.js';
@@ -132,6 +133,10 @@ function checkShard(shard: Shard | undefined): void {
 /** Options with the named model's modelship.yml entry filling the gaps (explicit options win). */
 export async function withConfig(options: EvaluateOptions): Promise<EvaluateOptions> {
   if (!options.config && !options.modelName) return options;
+  // A model name alone names the model; modelship.yml is read when it is there or needed.
+  if (!options.config && options.model && options.fixtures && !existsSync(DEFAULT_CONFIG_FILE)) {
+    return { ...options, name: options.name ?? options.modelName };
+  }
   const loaded = await loadConfig(options.config ?? DEFAULT_CONFIG_FILE);
   const names = Object.keys(loaded.config.models);
   const name = options.modelName ?? (names.length === 1 ? names[0] : undefined);
