@@ -5,7 +5,12 @@
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createGitHubClient, type GitHubClient } from '../github/client.js';
-import { createDeployment, setDeploymentStatus, type DeploymentPayload } from '../github/deployments.js';
+import {
+  createDeployment,
+  markEarlierInactive,
+  setDeploymentStatus,
+  type DeploymentPayload,
+} from '../github/deployments.js';
 import { gitHubStageTagger } from '../github/stage-tags.js';
 import { assignStageTag, localStageTagger, type StageTagger } from './stage-tag.js';
 
@@ -25,6 +30,7 @@ export interface GitHubDeployTarget {
 
 export class GitHubDeploymentTracker {
   private client?: GitHubClient;
+  private environment?: string;
   deploymentId?: number;
 
   constructor(
@@ -42,6 +48,7 @@ export class GitHubDeploymentTracker {
   async start(environment: string, payload: DeploymentPayload, description: string, environmentUrl?: string) {
     if (!this.client || !this.target) return;
     const repository = { owner: this.target.owner, repo: this.target.repo };
+    this.environment = environment;
     this.deploymentId = await createDeployment(this.client, repository, {
       ref: this.target.ref,
       environment,
@@ -63,6 +70,19 @@ export class GitHubDeploymentTracker {
       });
     } catch (error) {
       this.log.warn(`Could not set the GitHub deployment status to ${state}: ${describeError(error)}`);
+      return;
+    }
+    if (state !== 'success' || !this.environment) return;
+    try {
+      const marked = await markEarlierInactive(
+        this.client,
+        { owner: this.target.owner, repo: this.target.repo },
+        this.environment,
+        this.deploymentId,
+      );
+      if (marked.length > 0) this.log.info(`GitHub deployments ${marked.join(', ')} marked inactive.`);
+    } catch (error) {
+      this.log.warn(`Could not mark earlier GitHub deployments inactive: ${describeError(error)}`);
     }
   }
 

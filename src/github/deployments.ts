@@ -1,9 +1,11 @@
 /**
  * GitHub Deployments for deploy and rollback: one deployment per run (environment, ref, payload naming
- * the model version), with statuses in_progress → success | failure. A success status leaves GitHub's
- * `auto_inactive` at its default, so GitHub marks the environment's earlier deployments inactive.
+ * the model version), with statuses in_progress → success | failure. GitHub's `auto_inactive` marks
+ * earlier successful deployments inactive only in environments that are not production ones, so after a
+ * success the earlier ones are marked inactive here, whatever the environment.
  */
 import type { GitHubClient } from './client.js';
+import { ModelshipError } from '../errors.js';
 import { gitHubError } from './errors.js';
 import type { RepositoryRef } from './tags.js';
 
@@ -53,8 +55,9 @@ export async function createDeployment(
   repository: RepositoryRef,
   request: CreateDeploymentRequest,
 ): Promise<number> {
+  let response;
   try {
-    const response = await client.rest.repos.createDeployment({
+    response = await client.rest.repos.createDeployment({
       ...repository,
       ref: request.ref,
       environment: request.environment,
@@ -65,14 +68,18 @@ export async function createDeployment(
       description: trimDescription(request.description),
       ...(request.productionEnvironment === undefined ? {} : { production_environment: request.productionEnvironment }),
     });
-    const data = response.data as { id?: number; message?: string };
-    if (response.status !== 201 || typeof data.id !== 'number') {
-      throw new Error(data.message ?? `unexpected answer ${response.status}`);
-    }
-    return data.id;
   } catch (error) {
     throw gitHubError(error, `create a deployment of ${request.ref} to '${request.environment}'`);
   }
+  const data = response.data as { id?: number; message?: string };
+  if (response.status !== 201 || typeof data.id !== 'number') {
+    // 202: GitHub tried to merge the default branch in first, which auto_merge: false rules out.
+    throw new ModelshipError(
+      'GITHUB_REJECTED',
+      `GitHub did not create a deployment of ${request.ref} to '${request.environment}': ${data.message ?? `answer ${response.status}`}.`,
+    );
+  }
+  return data.id;
 }
 
 export async function setDeploymentStatus(
@@ -115,4 +122,36 @@ export async function listDeployments(
   } catch (error) {
     throw gitHubError(error, `list the deployments of '${environment}'`);
   }
+}
+
+/**
+ * Marks the environment's earlier deployments whose last status is success as inactive (GitHub does this by
+ * itself only outside production environments). Looks at the last `limit` deployments. Returns their ids.
+ */
+export async function markEarlierInactive(
+  client: GitHubClient,
+  repository: RepositoryRef,
+  environment: string,
+  deploymentId: number,
+  limit = 10,
+): Promise<number[]> {
+  const marked: number[] = [];
+  for (const deployment of await listDeployments(client, repository, environment, limit)) {
+    if (deployment.id >= deploymentId) continue;
+    let latest: string | undefined;
+    try {
+      const { data } = await client.rest.repos.listDeploymentStatuses({
+        ...repository,
+        deployment_id: deployment.id,
+        per_page: 1,
+      });
+      latest = data[0]?.state;
+    } catch (error) {
+      throw gitHubError(error, `read the statuses of deployment ${deployment.id}`);
+    }
+    if (latest !== 'success') continue;
+    await setDeploymentStatus(client, repository, deployment.id, { state: 'inactive' });
+    marked.push(deployment.id);
+  }
+  return marked;
 }

@@ -10,6 +10,7 @@ const label = (v: DeployedVersion | undefined) =>
   v ? (v.semver ? `${v.semver} (#${v.numericVersion})` : `#${v.numericVersion}`) : '–';
 const short = (digest: string) => (digest.startsWith('sha256:') ? `sha256:${digest.slice(7, 19)}` : digest);
 const ms = (value: number | undefined) => (value === undefined ? '–' : `${Math.round(value)} ms`);
+const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 const latency = (value: number | null) => (value === null ? '–' : `${value.toFixed(3)} ms`);
 
 function smokeTable(smoke: readonly SmokeResult[]): string {
@@ -61,7 +62,7 @@ export function ledgerTable(entries: readonly LedgerEntry[], limit = 10): string
       e.outcome,
       e.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
       e.runUrl ? `[${e.actor}](${e.runUrl})` : e.actor,
-      e.reason ?? '',
+      clip(e.reason ?? '', 160),
     ]);
   if (rows.length === 0) return '_No deployments recorded yet._';
   return markdownTable(['version', 'number', 'digest', 'action', 'outcome', 'when', 'who', 'reason'], rows);

@@ -477,7 +477,8 @@ export async function deploy(input: DeployOptions, log: Logger): Promise<DeployR
       );
     } catch (error) {
       const failure = failureOf(error);
-      log.error(`Deploy of ${versionLabel(deployed)} failed: ${failure.message}`);
+      // The action reports the failure once (setFailed); here it is part of the story the log tells.
+      log.info(`Deploy of ${versionLabel(deployed)} failed: ${failure.message}`);
       let restoreError: unknown;
       if (changed || env.client) {
         restoreError = await log.group(
@@ -505,7 +506,7 @@ export async function deploy(input: DeployOptions, log: Logger): Promise<DeployR
           deployed,
           `${failure.message}; restoring the previous version failed too: ${describeError(restoreError)}`,
         );
-        log.error(
+        log.info(
           `Restoring the previous version failed: ${describeError(restoreError)}. Check the environment by hand.`,
         );
       }

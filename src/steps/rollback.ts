@@ -259,7 +259,7 @@ export async function rollback(input: RollbackOptions, log: Logger): Promise<Rol
         error instanceof ModelshipError
           ? { code: error.code, message: describeError(error) }
           : { code: 'ROLLBACK_FAILED', message: describeError(error) };
-      log.error(`Rollback to ${versionLabel(to)} failed: ${failure.message}`);
+      log.info(`Rollback to ${versionLabel(to)} failed: ${failure.message}`);
       let restored = true;
       try {
         await env.route(from.numericVersion).catch(() => undefined);

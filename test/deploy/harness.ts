@@ -57,12 +57,13 @@ export async function infer(
   url: string,
   model = 'iris',
   version?: number,
+  features?: number[],
 ): Promise<{ status: number; body: { model_version?: string; outputs?: unknown[]; error?: string } }> {
   const path = version === undefined ? `/v2/models/${model}/infer` : `/v2/models/${model}/versions/${version}/infer`;
   const response = await fetch(`${url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(irisRequest()),
+    body: JSON.stringify(irisRequest(features)),
   });
   return { status: response.status, body: (await response.json()) as { model_version?: string } };
 }
@@ -71,7 +72,7 @@ export async function infer(
  * Sends requests back to back (a few in parallel) until stopped; every non-200 answer or network error is
  * kept. `versions` counts which version answered.
  */
-export function trafficLoop(url: string, options: { model?: string; parallel?: number } = {}) {
+export function trafficLoop(url: string, options: { model?: string; parallel?: number; rows?: number[][] } = {}) {
   let running = true;
   const failures: string[] = [];
   const versions = new Map<string, number>();
@@ -79,7 +80,9 @@ export function trafficLoop(url: string, options: { model?: string; parallel?: n
   const worker = async () => {
     while (running) {
       try {
-        const { status, body } = await infer(url, options.model ?? 'iris');
+        // Picked at random: a fixed cycle could fall into step with the server's canary split.
+        const features = options.rows ? options.rows[Math.floor(Math.random() * options.rows.length)] : undefined;
+        const { status, body } = await infer(url, options.model ?? 'iris', undefined, features);
         requests++;
         if (status !== 200) failures.push(`${status}: ${body.error ?? JSON.stringify(body)}`);
         else versions.set(String(body.model_version), (versions.get(String(body.model_version)) ?? 0) + 1);
