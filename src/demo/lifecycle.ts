@@ -38,6 +38,7 @@ import {
 
 export const DEMO_SUMMARY_SCHEMA = 'modelship/demo-summary@1';
 export const DEMO_ENVIRONMENT = 'staging';
+export const DEMO_MAX_LATENCY_RATIO = 2;
 export const ROLLBACK_REASON = 'demo: return staging to the version that served before the canary';
 
 export interface DemoOptions {
@@ -557,6 +558,9 @@ export class DemoRun {
               strategy: 'canary',
               canaryWeight: weight,
               analysisWindowSeconds: windowSeconds,
+              // The Iris models answer in well under a millisecond, where a busy machine's scheduling moves
+              // the mean by a third either way: the demo judges latency with room for that.
+              maxLatencyRatio: DEMO_MAX_LATENCY_RATIO,
               tagStage: true,
               workspace: ws.project,
             },
