@@ -13,7 +13,7 @@ export interface IsolatedRequest {
     /** Outputs to fetch (tensors only: the runtime cannot return sequences or maps). */
     fetches: string[];
   };
-  /** Timed runs on these inputs after one warm-up run. */
+  /** Timed runs on these inputs, after one warm-up run unless the smoke run had the same inputs. */
   latency?: {
     feeds: Record<string, TensorValue>;
     fetches: string[];

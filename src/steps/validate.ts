@@ -12,12 +12,12 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { digestModel } from '../onnx/digest.js';
 import { resolveModelPath } from '../onnx/read.js';
-import type { WorkerEntry } from '../runtime/isolated.js';
+import { startIsolatedRuntime, type IsolatedRuntime, type WorkerEntry } from '../runtime/isolated.js';
 import { BUNDLED_RUNTIME } from '../runtime/supported-versions.js';
 import { CheckList, skippedBecause, verdict, type CheckResult } from '../validate/checks.js';
 import { resolveExpectations, type Expectations } from '../validate/expectations.js';
 import { writeReport, VALIDATE_REPORT_SCHEMA, type ValidateReport } from '../validate/report.js';
-import { runRuntimeChecks } from '../validate/runtime-checks.js';
+import { notHandedOver, runRuntimeChecks } from '../validate/runtime-checks.js';
 import { compareSignatures, type ExpectedSignature } from '../validate/signature-match.js';
 import { formatSize } from '../validate/size.js';
 import { MODEL_CHECK_IDS, runStaticChecks, type StaticFacts } from '../validate/static-checks.js';
@@ -57,8 +57,6 @@ export interface ValidateResult {
   report: ValidateReport;
   /** Where the JSON report was written; undefined when there was no model file to write it next to. */
   reportPath?: string;
-  /** Peak resident memory of the isolated runtime process, when it ran. */
-  runtimeMaxRssKb?: number;
 }
 
 const DEFAULT_RUNTIME_TIMEOUT_MS = 120_000;
@@ -79,50 +77,58 @@ export async function validate(options: ValidateOptions, log: Logger): Promise<V
     strict: expect.strict,
     checks: [],
   };
-  let runtimeMaxRssKb: number | undefined;
 
   const modelFile = await log.group('File', () => checkFile(expect, checks));
-  if (modelFile) {
-    const facts = await log.group('Structure', () => readAndCheck(modelFile.path, expect, checks));
-    checkSize(modelFile.size, facts, expect, checks);
-    if (facts) {
-      report.irVersion = facts.irVersion;
-      report.opset = facts.opset;
-      report.signature = facts.signature;
-      checkSignature(facts, expect, checks);
-      checkLabels(facts, expect, checks);
+  // Node and onnxruntime start loading in their own process now; the model follows once it is safe.
+  let runtime: IsolatedRuntime | undefined;
+  if (modelFile && !options.skipRuntime) {
+    runtime = startIsolatedRuntime({
+      timeoutMs: options.runtimeTimeoutMs ?? DEFAULT_RUNTIME_TIMEOUT_MS,
+      worker: options.runtimeWorker,
+    });
+  }
+  try {
+    if (modelFile) {
+      const facts = await log.group('Structure', () => readAndCheck(modelFile.path, expect, checks));
+      checkSize(modelFile.size, facts, expect, checks);
+      if (facts) {
+        report.irVersion = facts.irVersion;
+        report.opset = facts.opset;
+        report.signature = facts.signature;
+        checkSignature(facts, expect, checks);
+        checkLabels(facts, expect, checks);
+      }
+      // The digest streams from disk while the runtime works in its own process.
+      const digest = digestWhenSafe(modelFile.path, facts, checks);
+      if (facts && runtime) {
+        const timeoutMs = options.runtimeTimeoutMs ?? DEFAULT_RUNTIME_TIMEOUT_MS;
+        const plan = {
+          modelPath: modelFile.path,
+          facts,
+          fixtures: expect.fixtures,
+          fixturesNote: expect.fixturesNote,
+          maxLatencyMs: expect.maxLatencyMs,
+          maxLatencyLocation: expect.locations.maxLatencyMs,
+          timeoutMs,
+          runtime,
+        };
+        const found = await log.group('Runtime', () => runRuntimeChecks(plan, checks, log));
+        if (found.latency) report.latency = found.latency;
+        if (found.loadMs !== undefined) {
+          report.runtime = { loadMs: found.loadMs };
+          if (found.childMaxRssKb !== undefined) report.runtime.peakRssBytes = found.childMaxRssKb * 1024;
+        }
+      } else if (facts) {
+        const reason = facts.blockedBy
+          ? notHandedOver(facts.blockedBy)
+          : 'Skipped: the runtime checks were turned off.';
+        checks.skipRemaining(reason, ['runtime.load', 'smoke.run', 'smoke.latency']);
+      }
+      report.digest = await digest;
+      checkDigest(report.digest, expect, checks);
     }
-    // The digest streams from disk while the runtime works in its own process.
-    const digest = digestWhenSafe(modelFile.path, facts, checks);
-    // A blocked model gets its skip reason from the runtime checks even when they are turned off.
-    if (facts && (!options.skipRuntime || facts.blockedBy)) {
-      const runtime = await log.group('Runtime', () =>
-        runRuntimeChecks(
-          {
-            modelPath: modelFile.path,
-            facts,
-            fixtures: expect.fixtures,
-            fixturesNote: expect.fixturesNote,
-            maxLatencyMs: expect.maxLatencyMs,
-            maxLatencyLocation: expect.locations.maxLatencyMs,
-            timeoutMs: options.runtimeTimeoutMs ?? DEFAULT_RUNTIME_TIMEOUT_MS,
-            worker: options.runtimeWorker,
-          },
-          checks,
-          log,
-        ),
-      );
-      runtimeMaxRssKb = runtime.childMaxRssKb;
-      if (runtime.latency) report.latency = runtime.latency;
-    } else if (facts) {
-      checks.skipRemaining('Skipped: the runtime checks were turned off.', [
-        'runtime.load',
-        'smoke.run',
-        'smoke.latency',
-      ]);
-    }
-    report.digest = await digest;
-    checkDigest(report.digest, expect, checks);
+  } finally {
+    runtime?.close();
   }
 
   report.checks = checks.list();
@@ -134,7 +140,7 @@ export async function validate(options: ValidateOptions, log: Logger): Promise<V
     await writeReport(reportPath, report);
     log.info(`Report: ${reportPath}`);
   }
-  return { passed: report.passed, report, reportPath, runtimeMaxRssKb };
+  return { passed: report.passed, report, reportPath };
 }
 
 function logCheck(check: CheckResult, log: Logger): void {
@@ -151,7 +157,7 @@ async function checkFile(expect: Expectations, checks: CheckList): Promise<{ pat
     checks.pass('file.exists', `${file} (${formatSize(size)}).`);
     return { path: file, size };
   } catch (error) {
-    checks.fail('file.exists', describeError(error), undefined);
+    checks.fail('file.exists', describeError(error));
     checks.skipRemaining(skippedBecause(checks.get('file.exists')!));
     return undefined;
   }
@@ -169,7 +175,15 @@ async function readAndCheck(file: string, expect: Expectations, checks: CheckLis
     checks.skipRemaining(skippedBecause(checks.get('structure.decode')!), MODEL_CHECK_IDS);
     return undefined;
   }
-  let bytes: Uint8Array | undefined = await readFile(file);
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? describeError(error);
+    checks.fail('structure.decode', `${file} cannot be read (${code}). Check that the runner may read it.`);
+    checks.skipRemaining(skippedBecause(checks.get('structure.decode')!), ['file.lfs-pointer', ...MODEL_CHECK_IDS]);
+    return undefined;
+  }
   const facts = await runStaticChecks(
     bytes,
     {

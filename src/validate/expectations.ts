@@ -159,7 +159,7 @@ export async function resolveExpectations(options: ExpectationOptions): Promise<
       const file = path.resolve(loaded.dir, entry.fixtures.path);
       const format = entry.fixtures.format ?? (/\.jsonl?$/i.test(file) ? 'jsonl' : undefined);
       if (format === 'jsonl') expectations.fixtures = { path: relativeToCwd(file), inputs: entry.fixtures.inputs };
-      else expectations.fixturesNote = `the configured fixtures (${entry.fixtures.path}) are not JSONL`;
+      else expectations.fixturesNote = `configured fixtures ${entry.fixtures.path} are not JSONL`;
     }
   }
 

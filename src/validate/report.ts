@@ -25,6 +25,8 @@ export interface ValidateReport {
   checks: CheckResult[];
   /** Smoke-run latency in milliseconds, when it ran. */
   latency?: { p50: number; p95: number; runs: number };
+  /** The isolated onnxruntime process: session creation time, and its peak memory (what serving the model needs). */
+  runtime?: { loadMs: number; peakRssBytes?: number };
 }
 
 export async function writeReport(file: string, report: ValidateReport): Promise<void> {

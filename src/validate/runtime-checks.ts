@@ -4,10 +4,10 @@
  */
 import { describeError, isModelshipError, type SourceLocation } from '../errors.js';
 import type { Logger } from '../log.js';
-import { runIsolated, type IsolatedOutcome, type StageOutcome, type WorkerEntry } from '../runtime/isolated.js';
+import type { IsolatedOutcome, IsolatedRuntime, StageOutcome } from '../runtime/isolated.js';
 import type { IsolatedRequest } from '../runtime/isolated-protocol.js';
 import { BUNDLED_RUNTIME } from '../runtime/supported-versions.js';
-import { CheckList } from './checks.js';
+import { CheckList, type CheckResult } from './checks.js';
 import type { FixtureSource } from './expectations.js';
 import { formatShape } from './signature-match.js';
 import { feedsFromRows, firstRow, readFixtureRows, synthesizeFeeds, type Feeds } from './smoke-inputs.js';
@@ -26,19 +26,27 @@ export interface RuntimePlan {
   maxLatencyLocation?: SourceLocation;
   /** Deadline for each stage in the isolated process. */
   timeoutMs: number;
-  /** Timed runs for the latency figures (after one warm-up run). */
+  /** The isolated process, started early so onnxruntime loads while the file is checked; closed when unused. */
+  runtime: IsolatedRuntime;
+  /** Timed runs for the latency figures. */
   latencyRuns?: number;
-  worker?: WorkerEntry;
 }
 
 export interface RuntimeFindings {
   latency?: { p50: number; p95: number; runs: number };
+  /** How long onnxruntime took to create the session. */
+  loadMs?: number;
   /** Peak resident memory of the isolated process. */
   childMaxRssKb?: number;
 }
 
-const LATENCY_RUNS = 20;
-const LATENCY_BUDGET_MS = 2000;
+/** Why the runtime checks are skipped for a model a static check failed. */
+export const notHandedOver = (failed: CheckResult): string =>
+  `Skipped: ${failed.id} failed, so the model is not handed to onnxruntime.`;
+
+const LATENCY_RUNS = 5;
+/** Latency runs stop after this long (at least 3 runs): a big model gets fewer, not a longer validate. */
+const LATENCY_BUDGET_MS = 250;
 
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 const millis = (ms: number) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1)) + ' ms';
@@ -63,7 +71,8 @@ function failure(outcome: Extract<StageOutcome<object>, { ok: false }>, doing: s
 export async function runRuntimeChecks(plan: RuntimePlan, checks: CheckList, log: Logger): Promise<RuntimeFindings> {
   const { facts } = plan;
   if (facts.blockedBy) {
-    const reason = `Skipped: ${facts.blockedBy.id} failed, so the model is not handed to onnxruntime.`;
+    plan.runtime.close();
+    const reason = notHandedOver(facts.blockedBy);
     checks.skipRemaining(reason, ['runtime.load', 'smoke.run', 'smoke.latency']);
     return {};
   }
@@ -80,9 +89,11 @@ export async function runRuntimeChecks(plan: RuntimePlan, checks: CheckList, log
       feeds = synthesizeFeeds(facts.signature.inputs);
     }
   } catch (error) {
-    if (!isModelshipError(error)) throw error;
-    if (plan.fixtures) checks.fail('smoke.run', describeError(error));
-    else checks.warn('smoke.run', `No smoke run: ${describeError(error)}`);
+    const reason = isModelshipError(error)
+      ? describeError(error)
+      : `The fixture rows cannot be read: ${describeError(error)}.`;
+    if (plan.fixtures) checks.fail('smoke.run', reason);
+    else checks.warn('smoke.run', `No smoke run: ${reason}`);
     checks.skip('smoke.latency', 'Skipped: there were no inputs for the smoke run.');
   }
 
@@ -101,9 +112,10 @@ export async function runRuntimeChecks(plan: RuntimePlan, checks: CheckList, log
   log.info(
     `Loading ${plan.modelPath} in an isolated onnxruntime process (deadline ${seconds(plan.timeoutMs)} per stage)`,
   );
-  const outcome = await runIsolated(request, { timeoutMs: plan.timeoutMs, worker: plan.worker });
+  const outcome = await plan.runtime.run(request);
   recordLoad(outcome, plan, checks);
   const findings: RuntimeFindings = { childMaxRssKb: outcome.maxRssKb };
+  if (outcome.load?.ok) findings.loadMs = outcome.load.ms;
   if (!feeds) return findings;
   if (!outcome.load?.ok) {
     checks.skipRemaining('Skipped: runtime.load failed.', ['smoke.run', 'smoke.latency']);

@@ -1,8 +1,13 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { cleanRuntimeMessage, runIsolated, type WorkerEntry } from '../../src/runtime/isolated.js';
+import {
+  cleanRuntimeMessage,
+  runIsolated,
+  startIsolatedRuntime,
+  type WorkerEntry,
+} from '../../src/runtime/isolated.js';
 import { foreverLoopModel } from '../support/hostile-models.js';
 import { writeModel } from '../support/onnx-models.js';
 
@@ -17,12 +22,16 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A stand-in worker that misbehaves on purpose, written as plain ESM. */
-async function misbehavingWorker(name: string, body: string): Promise<WorkerEntry> {
+/** A stand-in worker, written as plain ESM. */
+async function standInWorker(name: string, code: string): Promise<WorkerEntry> {
   const file = path.join(dir, `${name}.mjs`);
-  await writeFile(file, `process.once('message', async () => {\n${body}\n});\n`);
+  await writeFile(file, code);
   return { file, execArgv: [] };
 }
+
+/** A stand-in that misbehaves once it is handed a model. */
+const misbehavingWorker = (name: string, body: string) =>
+  standInWorker(name, `process.once('message', async () => {\n${body}\n});\n`);
 
 const alive = (pid: number) => {
   try {
@@ -141,7 +150,7 @@ describe('runIsolated with a misbehaving process', () => {
     );
     const hung = await runIsolated({ modelPath: irisV1 }, { timeoutMs: 500, worker: hangs });
     expect(hung.load).toMatchObject({ ok: false, reason: 'timeout' });
-    const pid = Number(await (await import('node:fs/promises')).readFile(pidFile, 'utf8'));
+    const pid = Number(await readFile(pidFile, 'utf8'));
     expect(alive(pid)).toBe(false);
   });
 
@@ -163,4 +172,60 @@ test('cleanRuntimeMessage drops the C++ location and signature', () => {
     'onnxruntime could not load m.onnx: Unsupported model IR version: 14, max supported IR version: 13',
   );
   expect(cleanRuntimeMessage('plain message ')).toBe('plain message');
+});
+
+describe('startIsolatedRuntime', () => {
+  test('close() stops a process that will not be used', async () => {
+    const pidFile = path.join(dir, 'idle.pid');
+    // The stand-in never answers; what matters is that close() kills it while it waits.
+    const worker = await standInWorker(
+      'idle-unused',
+      `(await import('node:fs')).writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000);\n`,
+    );
+    const runtime = startIsolatedRuntime({ timeoutMs: 5000, worker });
+    for (let i = 0; i < 100 && !(await readFile(pidFile, 'utf8').catch(() => '')); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    const pid = Number(await readFile(pidFile, 'utf8'));
+    expect(alive(pid)).toBe(true);
+    runtime.close();
+    for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(pid)).toBe(false);
+  });
+
+  test('a real runtime started early runs the model handed over later', async () => {
+    const runtime = startIsolatedRuntime({ timeoutMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const outcome = await runtime.run({ modelPath: irisV1 });
+    expect(outcome.runtime.ok).toBe(true);
+    expect(outcome.load?.ok).toBe(true);
+  });
+
+  test('a process that dies while waiting for the model is charged to the load', async () => {
+    const worker = await standInWorker(
+      'dies-waiting',
+      "process.send({ type: 'runtime', source: 'test', dir: '.' }, () => setTimeout(() => process.exit(7), 50));\n",
+    );
+    const runtime = startIsolatedRuntime({ timeoutMs: 5000, worker });
+    await new Promise((r) => setTimeout(r, 1000));
+    const outcome = await runtime.run({ modelPath: irisV1 });
+    expect(outcome.runtime.ok).toBe(true);
+    expect(outcome.load).toMatchObject({ ok: false, reason: 'crash', message: expect.stringContaining('exit code 7') });
+  });
+
+  test('onnxruntime that cannot be found is a runtime failure, and the model is never loaded', async () => {
+    const worker = await standInWorker(
+      'no-runtime',
+      "process.send({ type: 'error', stage: 'runtime', message: 'onnxruntime-node 1.30.0 is not available.' });\n" +
+        "process.once('message', () => process.exit(0));\n",
+    );
+    const runtime = startIsolatedRuntime({ timeoutMs: 5000, worker });
+    await new Promise((r) => setTimeout(r, 500));
+    const outcome = await runtime.run({ modelPath: irisV1 });
+    expect(outcome.runtime).toEqual({
+      ok: false,
+      reason: 'error',
+      message: 'onnxruntime-node 1.30.0 is not available.',
+    });
+    expect(outcome.load).toBeUndefined();
+  });
 });

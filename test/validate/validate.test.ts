@@ -87,6 +87,9 @@ describe('good models', () => {
       expect(byId['smoke.run'].message).toContain('made-up inputs');
       expect(report.digest).toBe(await digestModel(path.join(models, name, 'model.onnx')));
       expect(report).toMatchObject({ schema: 'modelship/validate-report@1', irVersion: 8, opset: 17 });
+      // What serving the model takes, measured in the isolated process.
+      expect(report.runtime?.loadMs).toBeGreaterThan(0);
+      expect(report.runtime?.peakRssBytes).toBeGreaterThan(10 * 2 ** 20);
       expect(JSON.parse(await readFile(reportPath!, 'utf8'))).toEqual(report);
     },
   );
@@ -155,6 +158,14 @@ describe('expectations', () => {
     const strict = await run({ model, expectedSignature, skipRuntime: true, strict: true });
     expect(strict.passed).toBe(false);
     expect(strict.report.strict).toBe(true);
+  });
+
+  test('fixtures that cannot be read fail the smoke run, not the step', async () => {
+    const { byId } = await run({ model: path.join(models, 'iris-v1'), fixtures: dir });
+    expect(byId['runtime.load'].status).toBe('pass');
+    expect(byId['smoke.run']).toMatchObject({ status: 'fail', message: expect.stringContaining('EISDIR') });
+    const missing = await run({ model: path.join(models, 'iris-v1'), fixtures: path.join(dir, 'none.jsonl') });
+    expect(missing.byId['smoke.run'].message).toContain('does not exist');
   });
 
   test('custom domains pass when allowed', async () => {
@@ -262,6 +273,14 @@ models:
       status: 'fail',
       location: { line: lineOf('max-size:'), file: expect.stringMatching(/small\.yml$/) },
     });
+  });
+
+  test('fixtures in a format the smoke run does not read leave it to made-up inputs, and it says so', async () => {
+    await copyFile(path.join(models, 'iris-v1', 'model.onnx'), path.join(root, 'models', 'iris', 'model.onnx'));
+    await writeFile(path.join(root, 'csv.yml'), yml.replace('path: data/iris.jsonl', 'path: data/iris.csv'));
+    const { passed, byId } = await run({ config: path.join(root, 'csv.yml'), modelName: 'iris' });
+    expect(passed).toBe(true);
+    expect(byId['smoke.run'].message).toContain('made-up inputs (configured fixtures data/iris.csv are not JSONL)');
   });
 
   test('an unknown model name is a CONFIG_MODEL_UNKNOWN error suggesting the right one', async () => {
