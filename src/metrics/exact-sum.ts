@@ -5,6 +5,8 @@
  */
 export class ExactSum {
   private partials: number[] = [];
+  /** Partials in use (the array is reused rather than truncated, which is slow in V8). */
+  private count = 0;
   /** NaN and infinities cannot go through the partials; they are kept aside. */
   private special = 0;
 
@@ -14,21 +16,23 @@ export class ExactSum {
       return;
     }
     const partials = this.partials;
+    const n = this.count;
     let i = 0;
-    for (let j = 0; j < partials.length; j++) {
-      let y = partials[j];
-      if (Math.abs(x) < Math.abs(y)) [x, y] = [y, x];
-      const hi = x + y;
-      const lo = y - (hi - x);
+    for (let j = 0; j < n; j++) {
+      const y = partials[j];
+      const big = Math.abs(x) < Math.abs(y) ? y : x;
+      const small = big === x ? y : x;
+      const hi = big + small;
+      const lo = small - (hi - big);
       if (lo !== 0) partials[i++] = lo;
       x = hi;
     }
-    partials.length = i;
-    partials.push(x);
+    partials[i] = x;
+    this.count = i + 1;
   }
 
   merge(other: ExactSum): void {
-    for (const p of other.partials) this.add(p);
+    for (let j = 0; j < other.count; j++) this.add(other.partials[j]);
     this.special += other.special;
   }
 
@@ -36,7 +40,7 @@ export class ExactSum {
   value(): number {
     if (this.special !== 0 || Number.isNaN(this.special)) return this.special;
     const partials = this.partials;
-    let n = partials.length;
+    let n = this.count;
     if (n === 0) return 0;
     let hi = partials[--n];
     let lo = 0;
@@ -58,7 +62,8 @@ export class ExactSum {
 
   /** Partials, and NaN or an infinity as a string (JSON has no literal for them). */
   toJSON(): Array<number | string> {
-    return this.special === 0 ? [...this.partials] : [...this.partials, String(this.special)];
+    const partials = this.partials.slice(0, this.count);
+    return this.special === 0 ? partials : [...partials, String(this.special)];
   }
 
   static from(values: ReadonlyArray<number | string> | undefined): ExactSum {

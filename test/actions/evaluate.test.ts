@@ -69,7 +69,11 @@ describe('evaluate action', () => {
     for (let i = 0; i < 105; i++)
       await client.rest.issues.createComment({ owner, repo, issue_number: PR, body: `chatter ${i}` });
 
-    const first = await evaluateAction('iris-v2');
+    // The action needs nothing but pull-requests: write.
+    github.addToken('ghs_pullRequestsOnly', { 'pull-requests': 'write', metadata: 'read' });
+    const token = 'ghs_pullRequestsOnly';
+
+    const first = await evaluateAction('iris-v2', { token });
     expect(first.exitCode, first.stdout + first.stderr).toBe(0);
     expect(first.outputs.passed).toBe('true');
     expect(JSON.parse(first.outputs.metrics).accuracy).toBeGreaterThan(0.9);
@@ -85,7 +89,7 @@ describe('evaluate action', () => {
     const id = ours[0].id;
     expect(ours[0].body).toContain('modelship evaluate: iris — passed');
 
-    const second = await evaluateAction('iris-regressed');
+    const second = await evaluateAction('iris-regressed', { token });
     expect(second.exitCode).toBe(1);
     expect(second.outputs.passed).toBe('false');
     expect(
