@@ -159,6 +159,39 @@ export class DeployEnvironment {
     return current(this.entries);
   }
 
+  /**
+   * A repository that served before modelship kept its ledger (an existing Triton repository): the version
+   * serving now — the server's routing, else the highest in the policy, else the highest folder — is recorded
+   * as deployed, so a failed first deploy puts it back and a rollback can return to it. File targets only:
+   * for a server URL the files are not here to check.
+   */
+  async adoptUnrecorded(): Promise<ServedVersion | undefined> {
+    if (this.serving() || this.target.kind !== 'file') return undefined;
+    const onDisk = await listVersions(this.repo);
+    if (onDisk.length === 0) return undefined;
+    let candidate: number | undefined;
+    if (this.client && this.routing) {
+      const routing = await this.client.getRouting(this.model).catch(() => undefined);
+      if (routing?.stable) candidate = Number(routing.stable);
+    }
+    const policy = await readPolicy(this.repo);
+    if (candidate === undefined && policy?.kind === 'specific') candidate = Math.max(...policy.versions);
+    candidate ??= Math.max(...onDisk);
+    if (!onDisk.includes(candidate)) return undefined;
+    const digest = await this.digestOnDisk(candidate);
+    if (!digest) return undefined;
+    await this.record(
+      'deploy',
+      'succeeded',
+      { numericVersion: candidate, semver: null, digest },
+      'adopted: it served before this environment had a ledger',
+    );
+    this.log.info(
+      `Version ${candidate} already serves ${this.repo.root}/${this.model}; recorded in the ledger as the current version.`,
+    );
+    return this.serving();
+  }
+
   /** The version that served before the current one (kept loaded beside it for an instant rollback). */
   servedBefore(): ServedVersion | undefined {
     const now = this.serving();

@@ -328,7 +328,7 @@ export async function deploy(input: DeployOptions, log: Logger): Promise<DeployR
   try {
     await env.readLedger();
     await env.recoverInterrupted();
-    const servingEntry = env.serving();
+    const servingEntry = env.serving() ?? (await env.adoptUnrecorded());
     const previous = servingEntry ? asDeployed(servingEntry) : undefined;
     const base = {
       model,
@@ -534,13 +534,19 @@ export async function deploy(input: DeployOptions, log: Logger): Promise<DeployR
       };
     }
 
-    const removedVersions = await applyRetention(
-      env.repo,
-      keep,
-      [numericVersion, previous?.numericVersion].filter((v): v is number => v !== undefined),
-    );
-    if (removedVersions.length > 0)
-      log.info(`Retention (keep ${keep}): removed version(s) ${removedVersions.join(', ')}.`);
+    // The new version serves and the ledger says so: what follows must not turn success into failure.
+    let removedVersions: number[] = [];
+    try {
+      removedVersions = await applyRetention(
+        env.repo,
+        keep,
+        [numericVersion, previous?.numericVersion].filter((v): v is number => v !== undefined),
+      );
+      if (removedVersions.length > 0)
+        log.info(`Retention (keep ${keep}): removed version(s) ${removedVersions.join(', ')}.`);
+    } catch (error) {
+      log.warn(`Retention could not remove old versions: ${describeError(error)}`);
+    }
     await github.status(
       'success',
       `${model} ${versionName(deployed)} serves ${environment}`,

@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { digestModel } from '../../src/onnx/digest.js';
@@ -113,6 +113,20 @@ describe('deploy and rollback on a file:// repository served by modelship serve'
     expect(await readFile(join(ws.repository, 'iris', 'config.pbtxt'), 'utf8')).toContain(
       'version_policy: { specific: { versions: [1, 2] } }',
     );
+  });
+
+  it('takes the model, target, server and keep from modelship.yml when the inputs leave them out', async () => {
+    await writeFile(
+      join(ws.dir, 'modelship.yml'),
+      `models:\n  iris:\n    path: ${IRIS_V1}\n    environments:\n      production:\n        target: file://./models\n        url: ${ws.server.url}\n`,
+    );
+    const result = await deploy(
+      { modelName: 'iris', environment: 'production', version: '1.0.0', adminToken: ADMIN_TOKEN, cwd: ws.dir },
+      ws.log,
+    );
+    expect(result).toMatchObject({ status: 'deployed', target: `file://${ws.repository}` });
+    expect(result.smoke.map((s) => s.passed)).toEqual([true, true]);
+    expect((await infer(ws.server.url)).body.model_version).toBe('1');
   });
 
   it('re-deploying the serving digest changes nothing', async () => {

@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -153,6 +153,30 @@ describe('automatic rollback', () => {
     expect(result.status).toBe('rolled-back');
     expect(await versionFolders()).toEqual([]);
     expect((await infer(ws.server.url)).status).toBe(404);
+  });
+
+  it('adopts a version that served before the ledger existed, and puts it back when a deploy fails', async () => {
+    await mkdir(join(ws.repository, 'iris', '7'), { recursive: true });
+    await copyFile(IRIS_V1, join(ws.repository, 'iris', '7', 'model.onnx'));
+    await writeFile(join(ws.repository, 'iris', 'config.pbtxt'), 'name: "iris"\nplatform: "onnxruntime_onnx"\n');
+    const load = await fetch(`${ws.server.url}/v2/repository/models/iris/load`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(load.status).toBe(200);
+    const noisy = join(ws.dir, 'noisy.onnx');
+    await writeModel(noisy, statefulNoiseModel());
+    const result = await deploy(options({ model: noisy, version: '2.0.0' }), ws.log);
+    expect(result.status).toBe('rolled-back');
+    expect(result.previous).toMatchObject({ numericVersion: 7, semver: null });
+    expect(result.deployed.numericVersion).toBe(8);
+    expect((await infer(ws.server.url)).body.model_version).toBe('7');
+    expect((await ws.ledger())[0]).toMatchObject({
+      action: 'deploy',
+      outcome: 'succeeded',
+      numericVersion: 7,
+      reason: 'adopted: it served before this environment had a ledger',
+    });
   });
 
   it('two deploys at once take turns: the ledger never interleaves', async () => {
