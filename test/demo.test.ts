@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DemoSummary } from '../src/demo/lifecycle.js';
+import type { DemoSummary } from '../src/cli/demo/lifecycle.js';
 import { repoRoot } from './support/build.js';
 
 interface DemoRun {

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { DemoRun, type DemoSummary, type StageRecord } from '../demo/lifecycle.js';
+import { DemoRun, type DemoSummary, type StageRecord } from './demo/lifecycle.js';
 import { memoryLogger, type Logger } from '../log.js';
 import { ModelshipError } from '../errors.js';
 import { parseCommandArgs, terminalLogger, type CliCommand } from './command.js';

@@ -17,7 +17,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readIrisRows, startTraffic } from '../../src/demo/traffic.js';
+import { readIrisRows, startTraffic } from '../../src/cli/demo/traffic.js';
 import {
   DEFAULT_REPOSITORY,
   pullRequestEvent,

@@ -7,8 +7,8 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ModelshipError } from '../errors.js';
-import { runGit } from '../versioning/local-git.js';
+import { ModelshipError } from '../../errors.js';
+import { runGit } from '../../versioning/local-git.js';
 
 export const DEMO_MODEL = 'iris';
 export const DEMO_LABELS = ['setosa', 'versicolor', 'virginica'];
@@ -25,7 +25,7 @@ export interface DemoFixtures {
 const MARKER = join('models', 'iris-v1', 'model.onnx');
 
 /**
- * Finds the bundled `fixtures/` folder above this module: `dist/cli.js` and `src/demo/workspace.ts` both
+ * Finds the bundled `fixtures/` folder above this module: `dist/cli.js` and `src/cli/demo/workspace.ts` both
  * sit below the package root, at different depths.
  */
 export function locateFixtures(start = dirname(fileURLToPath(import.meta.url))): DemoFixtures {

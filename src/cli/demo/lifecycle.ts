@@ -7,16 +7,16 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeError } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { Comparison } from '../metrics/verdict.js';
-import type { EvaluateReport } from '../report/evaluate-report.js';
-import { startServer, type RunningServer } from '../serve/server.js';
-import { deploy, type DeployResult } from '../steps/deploy.js';
-import { evaluate, type EvaluateResult } from '../steps/evaluate.js';
-import { rollback } from '../steps/rollback.js';
-import { validate } from '../steps/validate.js';
-import { version, type VersionResult } from '../steps/version.js';
+import { describeError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Comparison } from '../../metrics/verdict.js';
+import type { EvaluateReport } from '../../report/evaluate-report.js';
+import { startServer, type RunningServer } from '../../serve/server.js';
+import { deploy, type DeployResult } from '../../steps/deploy.js';
+import { evaluate, type EvaluateResult } from '../../steps/evaluate.js';
+import { rollback } from '../../steps/rollback.js';
+import { validate } from '../../steps/validate.js';
+import { version, type VersionResult } from '../../steps/version.js';
 import {
   inferOnce,
   readIrisRows,

@@ -3,7 +3,7 @@
  * steady stream that keeps the server busy while a deploy changes what it serves.
  */
 import { readFile } from 'node:fs/promises';
-import { ModelshipError } from '../errors.js';
+import { ModelshipError } from '../../errors.js';
 
 export interface IrisRow {
   id: string;
