@@ -12,7 +12,7 @@ import { silentLogger } from '../../src/log.js';
 import { evaluate } from '../../src/steps/evaluate.js';
 import { defineCase, type BenchContext } from '../harness.js';
 import { writeMlpModel } from '../../scripts/fixtures/mlp.js';
-import { measureRawOrtThroughput, releaseRawSessions } from '../ort-throughput.js';
+import { measureJsonlOrtThroughput, measureRawOrtThroughput, releaseRawSessions } from '../ort-throughput.js';
 import { runNode } from '../process-stats.js';
 
 const RSS_BUDGET_BYTES = 300 * 1024 * 1024;
@@ -81,7 +81,7 @@ export async function cases(ctx: BenchContext) {
   const mlpLabel = `mlp-${[mlpShape.inputSize, ...mlpShape.hiddenSizes, mlpShape.outputSize].join('-')}`;
   const missing = existsSync(iris) ? undefined : `${iris} is missing (npm run fixtures)`;
 
-  const throughput = (label: string, prepare: () => Promise<{ model: string; fixtures: string }>) =>
+  const throughput = (label: string, prepare: () => Promise<{ model: string; fixtures: string }>) => [
     defineCase<{ model: string; fixtures: string; batch: number }>({
       name: `evaluate/throughput/${label}/${rows}-rows`,
       unit: 'rows/s',
@@ -104,15 +104,39 @@ export async function cases(ctx: BenchContext) {
       },
       baseline: async ({ model, batch }) => (await measureRawOrtThroughput(model, batch, rows)).rowsPerSecond,
       teardown: () => releaseRawSessions(),
-    });
+    }),
+    // The same target against a baseline that also reads the rows: what evaluation adds beyond parsing.
+    defineCase<{ model: string; fixtures: string; batch: number }>({
+      name: `evaluate/throughput-vs-parsed-rows/${label}/${rows}-rows`,
+      unit: 'rows/s',
+      better: 'higher',
+      target: 0.85,
+      baselineLabel:
+        'readline + JSON.parse of the same JSONL into batch tensors + raw session.run at its best batch size',
+      skip: missing,
+      setup: async () => {
+        const prepared = await prepare();
+        const best = await bestRawThroughput(prepared.model, rows);
+        return { ...prepared, batch: best.batch };
+      },
+      project: async ({ model, fixtures }) => {
+        const started = performance.now();
+        const result = await evaluate({ model, fixtures, progressIntervalMs: 0 }, silentLogger);
+        return result.report.rows / ((performance.now() - started) / 1000);
+      },
+      baseline: async ({ model, fixtures, batch }) =>
+        (await measureJsonlOrtThroughput(model, fixtures, batch)).rowsPerSecond,
+      teardown: () => releaseRawSessions(),
+    }),
+  ];
 
   return [
-    throughput('iris-v1', async () => {
+    ...throughput('iris-v1', async () => {
       const fixtures = join(ctx.tmpDir, `iris-${rows}.jsonl`);
       await writeRows(fixtures, rows, irisRow(lcg(1)));
       return { model: iris, fixtures };
     }),
-    throughput(mlpLabel, async () => {
+    ...throughput(mlpLabel, async () => {
       const model = join(ctx.tmpDir, `${mlpLabel}.onnx`);
       await writeMlpModel(model, mlpShape);
       const fixtures = join(ctx.tmpDir, `mnist-${rows}.jsonl`);
