@@ -1,8 +1,8 @@
 /**
  * Dynamic batching: requests to one model version that arrive close together run as one model execution
- * along the batch dimension, up to max_batch_size rows. A request waits at most max_queue_delay_microseconds,
- * and not at all beyond the current event loop turn when the delay is below a millisecond (node's timers
- * cannot wait less); while an execution runs, new requests gather for the next one.
+ * along the batch dimension, up to max_batch_size rows. While an execution runs, new requests gather for
+ * the next one. When the version is idle, a request waits for company at most max_queue_delay_microseconds;
+ * a delay below a millisecond (node's timers cannot wait less) means it runs at once.
  */
 import type { TensorValue } from '../runtime/tensor.js';
 import type { VersionStats } from './statistics.js';
@@ -25,7 +25,7 @@ const nowNs = () => performance.now() * 1e6;
 export class DynamicBatcher {
   private queue: Job[] = [];
   private busy = false;
-  private scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  private scheduled: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly runModel: RunModel,
@@ -40,13 +40,10 @@ export class DynamicBatcher {
     return new Promise((resolve, reject) => {
       this.queue.push({ inputs, rows, key, enqueued: nowNs(), resolve, reject });
       if (this.busy) return;
-      if (this.queuedRows() >= this.maxBatchSize) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled =
-          this.delayMicroseconds >= 1000
-            ? setTimeout(() => this.flush(), this.delayMicroseconds / 1000)
-            : setImmediate(() => this.flush());
-      }
+      // Idle with a delay below node's timer resolution: run now. Requests that arrive meanwhile gather
+      // for the next execution, so a lone request pays no wait and a burst is still batched.
+      if (this.delayMicroseconds < 1000 || this.queuedRows() >= this.maxBatchSize) this.flush();
+      else this.scheduled ??= setTimeout(() => this.flush(), this.delayMicroseconds / 1000);
     });
   }
 
@@ -58,8 +55,7 @@ export class DynamicBatcher {
 
   private flush(): void {
     if (this.scheduled) {
-      clearTimeout(this.scheduled as NodeJS.Timeout);
-      clearImmediate(this.scheduled as NodeJS.Immediate);
+      clearTimeout(this.scheduled);
       this.scheduled = undefined;
     }
     if (this.busy || this.queue.length === 0) return;
@@ -85,6 +81,13 @@ export class DynamicBatcher {
     const start = nowNs();
     for (const job of batch) this.stats.queued(start - job.enqueued);
     try {
+      if (batch.length === 1) {
+        // Nothing to join or split.
+        const outputs = await this.runModel(batch[0].inputs);
+        this.stats.execution(rows, 0, nowNs() - start, 0);
+        batch[0].resolve(outputs);
+        return;
+      }
       const feeds: Record<string, TensorValue> = {};
       for (const name in batch[0].inputs) feeds[name] = concatBatch(batch.map((j) => j.inputs[name]));
       const ran = nowNs();
