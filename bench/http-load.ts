@@ -79,7 +79,8 @@ async function open(url: string): Promise<Connection> {
 
 /** Connections are kept per server across samples, so connecting is not what is measured. */
 async function connections(url: string, count: number): Promise<Connection[]> {
-  const pool = pools.get(url) ?? [];
+  // Servers close idle keep-alive connections (node's default after 5 s): drop those.
+  const pool = (pools.get(url) ?? []).filter((conn) => !conn.socket.destroyed && conn.socket.writable);
   pools.set(url, pool);
   while (pool.length < count) pool.push(await open(url));
   return pool.slice(0, count);
@@ -112,7 +113,9 @@ export async function runLoad(target: LoadTarget, concurrency: number, durationM
           let sent = 0;
           const next = () => {
             sent = performance.now();
-            conn.socket.write(request);
+            conn.socket.write(request, (error) => {
+              if (error) conn.onError?.(error);
+            });
           };
           conn.onResponse = (status, body) => {
             const now = performance.now();
