@@ -13,14 +13,23 @@ export type RunModel = (feeds: Record<string, TensorValue>) => Promise<Record<st
 interface Job {
   inputs: Record<string, TensorValue>;
   rows: number;
-  /** Requests whose non-batch dimensions agree can share an execution. */
-  key: string;
+  /** Requests whose non-batch dimensions agree can share an execution; worked out when it matters. */
+  key: string | undefined;
   enqueued: number;
   resolve(outputs: Record<string, TensorValue>): void;
   reject(error: unknown): void;
 }
 
 const nowNs = () => performance.now() * 1e6;
+
+function keyOf(job: Job): string {
+  if (job.key === undefined) {
+    let key = '';
+    for (const name in job.inputs) key += `${name}:${job.inputs[name].shape.slice(1).join('x')};`;
+    job.key = key;
+  }
+  return job.key;
+}
 
 export class DynamicBatcher {
   private queue: Job[] = [];
@@ -35,10 +44,8 @@ export class DynamicBatcher {
   ) {}
 
   submit(inputs: Record<string, TensorValue>, rows: number): Promise<Record<string, TensorValue>> {
-    let key = '';
-    for (const name in inputs) key += `${name}:${inputs[name].shape.slice(1).join('x')};`;
     return new Promise((resolve, reject) => {
-      this.queue.push({ inputs, rows, key, enqueued: nowNs(), resolve, reject });
+      this.queue.push({ inputs, rows, key: undefined, enqueued: nowNs(), resolve, reject });
       if (this.busy) return;
       // Idle with a delay below node's timer resolution: run now. Requests that arrive meanwhile gather
       // for the next execution, so a lone request pays no wait and a burst is still batched.
@@ -60,16 +67,26 @@ export class DynamicBatcher {
     }
     if (this.busy || this.queue.length === 0) return;
     const first = this.queue[0];
+    if (this.queue.length === 1) {
+      this.queue = [];
+      this.run([first], first.rows);
+      return;
+    }
     const batch: Job[] = [];
     const rest: Job[] = [];
     let rows = 0;
+    const firstKey = keyOf(first);
     for (const job of this.queue) {
-      if (job.key === first.key && rows + job.rows <= this.maxBatchSize) {
+      if (keyOf(job) === firstKey && rows + job.rows <= this.maxBatchSize) {
         batch.push(job);
         rows += job.rows;
       } else rest.push(job);
     }
     this.queue = rest;
+    this.run(batch, rows);
+  }
+
+  private run(batch: Job[], rows: number): void {
     this.busy = true;
     void this.execute(batch, rows).finally(() => {
       this.busy = false;

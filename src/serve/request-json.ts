@@ -160,7 +160,8 @@ class Reader {
   /** Numbers up to the closing bracket, each read in one pass over its bytes. */
   numberRun(): NumberRun {
     const { b, end } = this;
-    let capacity = 1024;
+    // Each number takes at least two bytes with its separator: the rest of the body bounds the count.
+    let capacity = Math.max(4, Math.min(1024, (end - this.i + 1) >> 1));
     let starts = new Uint32Array(capacity);
     let ends = new Uint32Array(capacity);
     let mantissas = new Float64Array(capacity);
