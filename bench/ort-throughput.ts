@@ -65,3 +65,42 @@ export async function rowsForDuration(modelPath: string, batch: number, targetMs
   const perBatchMs = probe.elapsedMs / 3;
   return batch * Math.max(1, Math.min(100_000, Math.round(targetMs / Math.max(perBatchMs, 1e-3))));
 }
+
+/**
+ * The least any evaluation of a JSONL file must do: read each line, JSON.parse it, copy its one input
+ * into a batch tensor, and `session.run` full batches; no labels, no metrics. Comparing evaluate() with
+ * this separates what modelship adds from the cost of parsing the rows, which no pipeline avoids.
+ */
+export async function measureJsonlOrtThroughput(
+  modelPath: string,
+  jsonlPath: string,
+  batch: number,
+): Promise<Throughput> {
+  const { createReadStream } = await import('node:fs');
+  const { createInterface } = await import('node:readline');
+  const session = await rawSession(modelPath);
+  const { name, shape } = await batchShape(modelPath, batch);
+  const width = shape.slice(1).reduce((a, b) => a * b, 1);
+  const data = new Float32Array(batch * width);
+  let filled = 0;
+  let rows = 0;
+  const started = performance.now();
+  const flush = async (count: number) => {
+    await session.run({
+      [name]: new ort.Tensor('float32', data.subarray(0, count * width), [count, ...shape.slice(1)]),
+    });
+  };
+  for await (const line of createInterface({ input: createReadStream(jsonlPath), crlfDelay: Infinity })) {
+    if (!line) continue;
+    const values = (JSON.parse(line) as { inputs: Record<string, number[]> }).inputs[name];
+    data.set(values, filled * width);
+    rows++;
+    if (++filled === batch) {
+      await flush(filled);
+      filled = 0;
+    }
+  }
+  if (filled) await flush(filled);
+  const elapsedMs = performance.now() - started;
+  return { rowsPerSecond: rows / (elapsedMs / 1000), rows, elapsedMs };
+}

@@ -1,7 +1,6 @@
 /**
- * Timing and peak memory of a child process. Peak RSS comes from `process.resourceUsage().maxRSS`
- * read by the child itself at exit (a preloaded module writes it to a file), since Node cannot read
- * a finished child's rusage.
+ * Timing and peak memory of a child process. Peak RSS is read by the child itself at exit (a preloaded
+ * module, rss-reporter.mjs, writes it to a file), since Node cannot read a finished child's rusage.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

@@ -32,4 +32,6 @@ await Promise.all([
     outfile: 'dist/cli.js',
     banner: { js: '#!/usr/bin/env node\n' + common.banner.js },
   }),
+  // Child-process entries, forked by the bundles above (src/runtime/isolated.ts finds them here).
+  build({ ...common, entryPoints: ['src/runtime/isolated-worker.ts'], outfile: 'dist/runtime/isolated-worker.js' }),
 ]);

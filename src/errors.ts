@@ -29,7 +29,10 @@ export function isModelshipError(error: unknown): error is ModelshipError {
 
 /** One line for a terminal or an annotation: message, then the hint. */
 export function describeError(error: unknown): string {
-  if (isModelshipError(error)) return error.hint ? `${error.message} ${error.hint}` : error.message;
+  if (isModelshipError(error)) {
+    if (!error.hint) return error.message;
+    return `${error.message}${/[.!?:]$/.test(error.message) ? '' : '.'} ${error.hint}`;
+  }
   if (error instanceof Error) return error.message;
   return String(error);
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,6 +119,43 @@ describe('runAction failures', () => {
     const run = await runAction({ action: bundle, inputs: { message: 'x' }, args: [], timeoutMs: 1, env: {} });
     expect(run.timedOut).toBe(true);
     expect(run.exitCode).toBeNull();
+  });
+});
+
+describe('action.yml input defaults', () => {
+  it('applies defaults, evaluating the github context and the event payload', async () => {
+    const metadata = join(dir, 'action.yml');
+    await writeFile(
+      metadata,
+      [
+        'name: trivial',
+        'inputs:',
+        '  message:',
+        "    default: '${{ github.repository }} ${{ github.event.pull_request.head.ref }}'",
+        '  token:',
+        "    default: '${{ github.token }}'",
+        '  fail:',
+        "    default: 'false'",
+        'runs: { using: node24, main: trivial.js }',
+      ].join('\n'),
+    );
+    const run = await runAction({
+      action: bundle,
+      metadata,
+      event: pullRequestEvent({ number: 3, headRef: 'topic' }),
+      token: 'ghs_default',
+    });
+    expect(run.exitCode, run.stdout).toBe(0);
+    expect(run.outputs.greeting).toBe('hello acme/models topic');
+    expect(run.runnerEnv).toMatchObject({ INPUT_TOKEN: 'ghs_default', INPUT_FAIL: 'false' });
+    const overridden = await runAction({ action: bundle, metadata, inputs: { message: 'given' } });
+    expect(overridden.outputs.greeting).toBe('hello given');
+  });
+
+  it('an expression the harness cannot evaluate is an error, not a silent empty string', async () => {
+    const metadata = join(dir, 'unknown.yml');
+    await writeFile(metadata, "inputs:\n  message:\n    default: '${{ secrets.NOPE }}'\n");
+    await expect(runAction({ action: bundle, metadata })).rejects.toThrow(/secrets\.NOPE/);
   });
 });
 

@@ -95,6 +95,7 @@ describe('repositories', () => {
   it('GET /repos/{owner}/{repo}', async () => {
     const { data } = await client.rest.repos.get({ owner, repo });
     expect(data).toMatchObject({ full_name: full, default_branch: 'main', owner: { login: owner } });
+    expect(data.permissions).toMatchObject({ push: true, pull: true, admin: false });
   });
 });
 
@@ -132,6 +133,9 @@ describe('git refs and tags', () => {
     const matching = await client.rest.git.listMatchingRefs({ owner, repo, ref: 'tags/iris@' });
     expect(matching.data.map((r) => r.ref)).toEqual(['refs/tags/iris@v1.0.0', 'refs/tags/iris@v1.1.0']);
     expect((await failure(client.rest.git.getRef({ owner, repo, ref: 'tags/nope' }))).status).toBe(404);
+    const everything = await client.rest.git.listMatchingRefs({ owner, repo, ref: '' });
+    expect(everything.data.map((r) => r.ref)).toContain('refs/heads/main');
+    expect((await client.rest.git.listMatchingRefs({ owner, repo, ref: 'tags/none-' })).data).toEqual([]);
   });
 
   it('updates and deletes a ref; 422 for a ref that does not exist', async () => {
@@ -509,6 +513,7 @@ describe('recorded requests and faults', () => {
       status: 201,
     });
     expect(request.headers.authorization).toBe(`token ${EMULATOR_TOKEN}`);
+    expect(request.headers['user-agent']).toMatch(/^modelship /);
   });
 
   it('the client retries a 5xx quickly and never retries a 4xx', async () => {

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSession, type ModelSession } from '../../src/runtime/session.js';
 import { defineCase, type BenchContext } from '../harness.js';
-import { writeMlpModel } from '../mlp-model.js';
+import { writeMlpModel } from '../../scripts/fixtures/mlp.js';
 import {
   batchShape,
   inputData,
@@ -53,7 +53,9 @@ export async function cases(ctx: BenchContext) {
     ? { inputSize: 784, hiddenSizes: [64], outputSize: 10 }
     : { inputSize: 784, hiddenSizes: [256, 128], outputSize: 10 };
   const mlpLabel = `mlp-${[mlp.inputSize, ...mlp.hiddenSizes, mlp.outputSize].join('-')}`;
-  models.push({ label: mlpLabel, path: await writeMlpModel(join(ctx.tmpDir, `${mlpLabel}.onnx`), mlp) });
+  const mlpPath = join(ctx.tmpDir, `${mlpLabel}.onnx`);
+  await writeMlpModel(mlpPath, mlp);
+  models.push({ label: mlpLabel, path: mlpPath });
 
   const targetMs = ctx.quick ? 15 : 250;
   return models.flatMap(({ label, path }) =>

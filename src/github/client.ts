@@ -48,6 +48,7 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     options.token,
     {
       baseUrl,
+      userAgent: 'modelship',
       log: {
         debug: (message: string) => log?.debug(message),
         info: (message: string) => log?.debug(message),

@@ -38,7 +38,7 @@ export interface LoadedOnnxRuntime {
 
 let loading: Promise<LoadedOnnxRuntime> | undefined;
 
-/** onnxruntime-node, found or provisioned once per process. */
+/** onnxruntime-node, found or provisioned once per process (the first call's options decide where). */
 export async function loadOnnxRuntime(options: LoadOnnxRuntimeOptions = {}): Promise<OrtModule> {
   return (await loadOnnxRuntimeWithSource(options)).ort;
 }

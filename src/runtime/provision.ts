@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { access, mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -23,6 +23,8 @@ export const DEFAULT_REGISTRY = 'https://registry.npmjs.org/';
 const CACHE_NAME = 'modelship-onnxruntime-node';
 const MARKER = 'modelship-provisioned.json';
 const DOWNLOAD_TIMEOUT_MS = 10 * 60_000;
+/** Longer than any download may take, so a live provisioner's staging folder is never removed. */
+const STAGING_ABANDONED_MS = 2 * DOWNLOAD_TIMEOUT_MS + 60_000;
 
 export interface ProvisionOptions {
   /** The folder that holds `modelship-onnxruntime-node/<version>/<platform>-<arch>/`. */
@@ -108,6 +110,7 @@ export async function provisionOnnxRuntime(options: ProvisionOptions): Promise<s
   const target = provisionedDir(options.toolCache, platform, arch);
   const versionDir = path.dirname(target);
   await mkdir(versionDir, { recursive: true });
+  await removeAbandonedStaging(versionDir, log);
   const staging = path.join(versionDir, `.staging-${process.pid}-${randomBytes(6).toString('hex')}`);
   const tree = path.join(staging, 'tree');
   try {
@@ -169,6 +172,20 @@ export async function provisionOnnxRuntime(options: ProvisionOptions): Promise<s
     // Leave no empty folders behind after a failure (a sibling that won keeps them non-empty).
     await rmdir(versionDir).catch(() => undefined);
     await rmdir(path.dirname(versionDir)).catch(() => undefined);
+  }
+}
+
+/** Staging folders of provisioners that were killed (a cancelled job) would otherwise stay forever. */
+async function removeAbandonedStaging(versionDir: string, log: Logger): Promise<void> {
+  const cutoff = Date.now() - STAGING_ABANDONED_MS;
+  for (const name of await readdir(versionDir).catch(() => [])) {
+    if (!name.startsWith('.staging-')) continue;
+    const folder = path.join(versionDir, name);
+    const info = await stat(folder).catch(() => undefined);
+    if (info && info.mtimeMs < cutoff) {
+      log.debug(`Removing ${folder}, left by an interrupted provisioning.`);
+      await rm(folder, { recursive: true, force: true });
+    }
   }
 }
 

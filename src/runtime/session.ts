@@ -130,7 +130,8 @@ class OrtModelSession implements ModelSession {
 
     let results: InferenceSession.ReturnType;
     try {
-      results = await this.session.run(ortFeeds, fetches);
+      // A failed run is reported through the thrown error; keep onnxruntime from printing it to stderr as well.
+      results = await this.session.run(ortFeeds, fetches, { logSeverityLevel: 4 });
     } catch (error) {
       throw new ModelshipError(
         'INFERENCE_FAILED',

@@ -1,7 +1,7 @@
 /**
  * Bundled by test/runtime/provision.test.ts into a folder outside the repository and run there, where
  * onnxruntime-node cannot be found by ordinary resolution: it loads onnxruntime the way an action does,
- * runs the model given as argv[2] (a + b), and prints one JSON line with what happened.
+ * runs the model given as argv[2] (Y = X + 0.5), and prints one JSON line with what happened.
  */
 import { isModelshipError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
@@ -20,12 +20,9 @@ const log: Logger = {
 try {
   const { source, dir } = await loadOnnxRuntimeWithSource({ log });
   const session = await openSession(process.argv[2], { log, intraOpThreads: 1 });
-  const out = await session.run({
-    a: { datatype: 'FP32', shape: [1, 3], data: Float32Array.from([1, 2, 3]) },
-    b: { datatype: 'FP32', shape: [1, 3], data: Float32Array.from([0.5, 0.5, 0.5]) },
-  });
+  const out = await session.run({ X: { datatype: 'FP32', shape: [1, 3], data: Float32Array.from([1, 2, 3]) } });
   await session.release();
-  process.stdout.write(JSON.stringify({ source, dir, sum: Array.from(out.sum.data as Float32Array) }) + '\n');
+  process.stdout.write(JSON.stringify({ source, dir, sum: Array.from(out.Y.data as Float32Array) }) + '\n');
 } catch (error) {
   if (!isModelshipError(error)) throw error;
   process.stdout.write(JSON.stringify({ code: error.code, message: error.message, hint: error.hint }) + '\n');

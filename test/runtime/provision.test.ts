@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryLogger } from '../../src/log.js';
 import { ONNXRUNTIME_PIN } from '../../src/runtime/onnxruntime-pin.js';
 import { provisionOnnxRuntime, provisionedDir, tarballUrl } from '../../src/runtime/provision.js';
-import { addModel } from './tiny-onnx.js';
+import { encodeModel } from '../../src/onnx/encode.js';
+import { addModel } from '../support/onnx-models.js';
 
 const run = promisify(execFile);
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -100,7 +101,7 @@ describe.skipIf(packed !== undefined)('onnxruntime provisioning', () => {
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     });
     model = path.join(probeDir, 'add.onnx');
-    await writeFile(model, addModel());
+    await writeFile(model, encodeModel(addModel({ constant: 0.5 })));
   });
 
   afterAll(async () => {
@@ -228,5 +229,24 @@ describe.skipIf(packed !== undefined)('onnxruntime provisioning', () => {
       provisionOnnxRuntime({ toolCache: await cacheDir(), registry: registryUrl, platform: 'freebsd', arch: 'x64' }),
     ).rejects.toThrow(/ships no native binary for freebsd-x64/);
     expect(registry.requests).toBe(before);
+  });
+});
+
+describe('onnxruntime provisioning housekeeping', () => {
+  it('removes staging folders abandoned by killed provisioners, not those of live ones', async () => {
+    const toolCache = await mkdtemp(path.join(os.tmpdir(), 'modelship-toolcache-'));
+    try {
+      const versionDir = path.dirname(provisionedDir(toolCache));
+      const abandoned = path.join(versionDir, '.staging-1-aaaaaaaaaaaa');
+      const live = path.join(versionDir, '.staging-2-bbbbbbbbbbbb');
+      await mkdir(path.join(abandoned, 'downloads'), { recursive: true });
+      await mkdir(path.join(live, 'downloads'), { recursive: true });
+      const dayAgo = new Date(Date.now() - 24 * 3600_000);
+      await utimes(abandoned, dayAgo, dayAgo);
+      await expect(provisionOnnxRuntime({ toolCache, registry: 'http://127.0.0.1:1/' })).rejects.toThrow(/failed/);
+      expect(await readdir(versionDir)).toEqual([path.basename(live)]);
+    } finally {
+      await rm(toolCache, { recursive: true, force: true });
+    }
   });
 });

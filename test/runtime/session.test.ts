@@ -9,7 +9,55 @@ import { TYPED_ARRAYS, numberToFloat16 } from '../../src/runtime/convert.js';
 import { DATATYPES } from '../../src/runtime/datatypes.js';
 import { openSession } from '../../src/runtime/session.js';
 import type { TensorValue } from '../../src/runtime/tensor.js';
-import { addModel, identityModel, tinyModel } from './tiny-onnx.js';
+import { encodeModel, type NodeSpec } from '../../src/onnx/encode.js';
+import { WireWriter } from '../../src/onnx/wire.js';
+import type { ValueInfo } from '../../src/onnx/types.js';
+import { identityModel } from '../support/onnx-models.js';
+
+function model(nodes: NodeSpec[], inputs: ValueInfo[], outputs: ValueInfo[]): Uint8Array {
+  return encodeModel({ graph: { name: 'test', nodes, inputs, outputs } });
+}
+
+/** sum = a + b, float32 [batch, 3]. */
+const addModel = () =>
+  model(
+    [{ opType: 'Add', inputs: ['a', 'b'], outputs: ['sum'] }],
+    [
+      { name: 'a', elemType: ElemType.FLOAT, shape: ['batch', 3] },
+      { name: 'b', elemType: ElemType.FLOAT, shape: ['batch', 3] },
+    ],
+    [{ name: 'sum', elemType: ElemType.FLOAT, shape: ['batch', 3] }],
+  );
+
+/**
+ * y = Identity(x) and seq = SequenceConstruct(x): one tensor output and one sequence output. The model
+ * encoder writes tensor types only, so the sequence type is written by hand (onnx.proto field numbers).
+ */
+function sequenceOutputModel(): Uint8Array {
+  const tensorType = (dims: Array<number | null>) => {
+    const shape = new WireWriter();
+    for (const dim of dims)
+      shape.messageField(1, dim === null ? new WireWriter() : new WireWriter().varintField(1, dim));
+    return new WireWriter().varintField(1, ElemType.FLOAT).messageField(2, shape);
+  };
+  const tensor = (dims: Array<number | null>) => new WireWriter().messageField(1, tensorType(dims));
+  const valueInfo = (name: string, type: WireWriter) => new WireWriter().stringField(1, name).messageField(2, type);
+  const node = (op: string, output: string) =>
+    new WireWriter().stringField(1, 'x').stringField(2, output).stringField(3, op).stringField(4, op);
+  const sequence = new WireWriter().messageField(4, new WireWriter().messageField(1, tensor([null, 4])));
+  const graph = new WireWriter()
+    .messageField(1, node('Identity', 'y'))
+    .messageField(1, node('SequenceConstruct', 'seq'))
+    .stringField(2, 'test')
+    .messageField(11, valueInfo('x', tensor([null, 4])))
+    .messageField(12, valueInfo('y', tensor([null, 4])))
+    .messageField(12, valueInfo('seq', sequence));
+  return new WireWriter()
+    .varintField(1, 8)
+    .messageField(7, graph)
+    .messageField(8, new WireWriter().stringField(1, '').varintField(2, 17))
+    .toBytes();
+}
 
 let dir: string;
 beforeAll(async () => {
@@ -97,18 +145,7 @@ describe('openSession', () => {
 
   it('reports an unnamed variable dimension as -1 and leaves non-tensor outputs out with a warning', async () => {
     const log = memoryLogger();
-    const model = tinyModel({
-      nodes: [
-        { op: 'Identity', inputs: ['x'], outputs: ['y'] },
-        { op: 'SequenceConstruct', inputs: ['x'], outputs: ['seq'] },
-      ],
-      inputs: [{ name: 'x', elemType: ElemType.FLOAT, shape: [null, 4] }],
-      outputs: [
-        { name: 'y', elemType: ElemType.FLOAT, shape: [null, 4] },
-        { name: 'seq', elemType: ElemType.FLOAT, sequence: true },
-      ],
-    });
-    const session = await openSession(model, { log });
+    const session = await openSession(sequenceOutputModel(), { log });
     expect(session.signature.inputs).toEqual([{ name: 'x', datatype: 'FP32', shape: [-1, 4] }]);
     expect(session.signature.outputs.map((output) => output.name)).toEqual(['y']);
     expect(log.lines.some((line) => line.startsWith('warn:') && line.includes("'seq'"))).toBe(true);
@@ -118,18 +155,19 @@ describe('openSession', () => {
   });
 
   it('runs only the outputs asked for', async () => {
-    const model = tinyModel({
-      nodes: [
-        { op: 'Neg', inputs: ['x'], outputs: ['neg'] },
-        { op: 'Abs', inputs: ['x'], outputs: ['abs'] },
-      ],
-      inputs: [{ name: 'x', elemType: ElemType.FLOAT, shape: [3] }],
-      outputs: [
-        { name: 'neg', elemType: ElemType.FLOAT, shape: [3] },
-        { name: 'abs', elemType: ElemType.FLOAT, shape: [3] },
-      ],
-    });
-    const session = await openSession(model);
+    const session = await openSession(
+      model(
+        [
+          { opType: 'Neg', inputs: ['x'], outputs: ['neg'] },
+          { opType: 'Abs', inputs: ['x'], outputs: ['abs'] },
+        ],
+        [{ name: 'x', elemType: ElemType.FLOAT, shape: [3] }],
+        [
+          { name: 'neg', elemType: ElemType.FLOAT, shape: [3] },
+          { name: 'abs', elemType: ElemType.FLOAT, shape: [3] },
+        ],
+      ),
+    );
     const out = await session.run({ x: { datatype: 'FP32', shape: [3], data: Float32Array.from([-1, 2, -3]) } }, [
       'abs',
     ]);
@@ -142,11 +180,11 @@ describe('openSession', () => {
 describe('every datatype through onnxruntime', () => {
   for (const row of DATATYPES) {
     it(`${row.oip} goes in and comes back unchanged through an Identity model`, async () => {
-      const session = await openSession(identityModel(row.onnx));
-      expect(session.signature.inputs[0]).toEqual({ name: 'x', datatype: row.oip, shape: ['batch', 2] });
+      const session = await openSession(encodeModel(identityModel({ dtype: row.oip, shape: ['batch', 2] })));
+      expect(session.signature.inputs[0]).toEqual({ name: 'X', datatype: row.oip, shape: ['batch', 2] });
       const data = sample(row.oip);
       const value = { datatype: row.oip, shape: [3, 2], data } as TensorValue;
-      const { y } = await session.run({ x: value });
+      const { Y: y } = await session.run({ X: value });
       expect(y.datatype).toBe(row.oip);
       expect(y.shape).toEqual([3, 2]);
       if (row.oip === 'BOOL' || row.oip === 'BYTES') {
@@ -176,12 +214,12 @@ describe('BAD CALL - errors', () => {
   });
 
   it('a model onnxruntime rejects (unknown operator) is MODEL_LOAD_FAILED', async () => {
-    const model = tinyModel({
-      nodes: [{ op: 'NoSuchOperator', inputs: ['x'], outputs: ['y'] }],
-      inputs: [{ name: 'x', elemType: ElemType.FLOAT, shape: [1] }],
-      outputs: [{ name: 'y', elemType: ElemType.FLOAT, shape: [1] }],
-    });
-    const error = await rejection(openSession(model));
+    const unknownOp = model(
+      [{ opType: 'NoSuchOperator', inputs: ['x'], outputs: ['y'] }],
+      [{ name: 'x', elemType: ElemType.FLOAT, shape: [1] }],
+      [{ name: 'y', elemType: ElemType.FLOAT, shape: [1] }],
+    );
+    const error = await rejection(openSession(unknownOp));
     expect(error.code).toBe('MODEL_LOAD_FAILED');
     expect(error.message).toContain('NoSuchOperator');
   });
@@ -211,15 +249,16 @@ describe('BAD CALL - errors', () => {
   });
 
   it('a failure inside onnxruntime is INFERENCE_FAILED', async () => {
-    const model = tinyModel({
-      nodes: [{ op: 'Reshape', inputs: ['x', 'shape'], outputs: ['y'] }],
-      inputs: [
-        { name: 'x', elemType: ElemType.FLOAT, shape: [6] },
-        { name: 'shape', elemType: ElemType.INT64, shape: [2] },
-      ],
-      outputs: [{ name: 'y', elemType: ElemType.FLOAT, shape: [null, null] }],
-    });
-    const session = await openSession(model);
+    const session = await openSession(
+      model(
+        [{ opType: 'Reshape', inputs: ['x', 'shape'], outputs: ['y'] }],
+        [
+          { name: 'x', elemType: ElemType.FLOAT, shape: [6] },
+          { name: 'shape', elemType: ElemType.INT64, shape: [2] },
+        ],
+        [{ name: 'y', elemType: ElemType.FLOAT, shape: [null, null] }],
+      ),
+    );
     const x: TensorValue = { datatype: 'FP32', shape: [6], data: new Float32Array(6) };
     const ok = await session.run({ x, shape: { datatype: 'INT64', shape: [2], data: BigInt64Array.from([2n, 3n]) } });
     expect(ok.y.shape).toEqual([2, 3]);
@@ -227,7 +266,7 @@ describe('BAD CALL - errors', () => {
       session.run({ x, shape: { datatype: 'INT64', shape: [2], data: BigInt64Array.from([5n, 5n]) } }),
     );
     expect(error.code).toBe('INFERENCE_FAILED');
-    expect(error.message).toMatch(/^onnxruntime failed to run the model: .+/);
+    expect(error.message).toMatch(/^onnxruntime failed to run the model: .*cannot be reshaped/);
     await session.release();
     const released = await rejection(session.run({ x, shape: ok.y as never }));
     expect(released.code).toBe('INFERENCE_FAILED');

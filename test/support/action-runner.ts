@@ -31,6 +31,8 @@ export interface RunActionOptions {
   action: ActionStep | (string & {});
   /** `with:` values. Inputs left out get their action.yml default, as on the runner. */
   inputs?: Record<string, string>;
+  /** The action.yml whose input defaults apply; actions/<step>/action.yml for a step name, none for a bundle path. */
+  metadata?: string;
   event?: GitHubEvent;
   /** Extra variables (`env:` of the step); they win over everything the harness sets. */
   env?: Record<string, string>;
@@ -143,7 +145,13 @@ export async function runAction(options: RunActionOptions): Promise<ActionRun> {
       'github.event_name': event.name,
       'runner.temp': temp,
     };
-    const inputs = { ...actionDefaults(options.action, github, event.payload ?? {}), ...options.inputs };
+    const metadata =
+      options.metadata ??
+      (steps.includes(options.action) ? join(repoRoot, 'actions', options.action, 'action.yml') : undefined);
+    const inputs = {
+      ...(metadata ? actionInputDefaults(metadata, github, event.payload ?? {}) : {}),
+      ...options.inputs,
+    };
     if (options.token !== undefined && options.inputs?.token === undefined) inputs.token = options.token;
 
     const env: Record<string, string> = {
@@ -252,10 +260,15 @@ interface ActionMetadata {
   inputs?: Record<string, { default?: unknown; required?: boolean }>;
 }
 
-/** The runner passes every declared input, with its default when the workflow leaves it out. */
-function actionDefaults(action: string, github: Record<string, string>, payload: object): Record<string, string> {
-  if (!steps.includes(action)) return {};
-  const metadataPath = join(repoRoot, 'actions', action, 'action.yml');
+/**
+ * The runner passes every declared input, with its default when the workflow leaves it out. Defaults may
+ * use `${{ github.* }}` / `${{ runner.temp }}` (values given in `github`) and `${{ github.event.* }}`.
+ */
+export function actionInputDefaults(
+  metadataPath: string,
+  github: Record<string, string>,
+  payload: object,
+): Record<string, string> {
   const metadata = parseYaml(readFileSync(metadataPath, 'utf8')) as ActionMetadata;
   const defaults: Record<string, string> = {};
   for (const [name, input] of Object.entries(metadata.inputs ?? {})) {

@@ -135,7 +135,18 @@ function validRefName(ref: string): boolean {
 
 // ---- repositories ---------------------------------------------------------------------------------
 
-const getRepo: Handler = (ctx) => ok(ctx.repo.repository);
+/** With `permissions` as the token sees them, as GitHub adds for an authenticated caller. */
+const getRepo: Handler = (ctx) =>
+  ok({
+    ...ctx.repo.repository,
+    permissions: {
+      admin: false,
+      maintain: false,
+      push: ctx.can('contents', 'write'),
+      triage: ctx.can('issues', 'write'),
+      pull: ctx.can('contents', 'read'),
+    },
+  });
 
 // ---- issue comments -------------------------------------------------------------------------------
 

@@ -174,12 +174,15 @@ function compileRoutes(): CompiledRoute[] {
     const names: string[] = [];
     const segments = template.split('/').map((segment, index, all) => {
       const param = /^\{(\w+)\}$/.exec(segment);
-      if (!param) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      if (!param) return `/${segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`;
       names.push(param[1]);
-      // A trailing ref may hold slashes when a client does not encode them.
-      return index === all.length - 1 && param[1] === 'ref' ? '(.+)' : '([^/]+)';
+      // A trailing ref may hold slashes when a client does not encode them; matching-refs may be empty.
+      if (index === all.length - 1 && param[1] === 'ref') {
+        return template.includes('/matching-refs/') ? '(?:/(.*))?' : '/(.+)';
+      }
+      return '/([^/]+)';
     });
-    return { key, method, pattern: new RegExp(`^${segments.join('/')}/?$`), names, permission };
+    return { key, method, pattern: new RegExp(`^${segments.slice(1).join('')}/?$`), names, permission };
   });
 }
 
@@ -470,7 +473,7 @@ export async function startGitHubEmulator(options: EmulatorOptions = {}): Promis
         const match = route.pattern.exec(requestUrl.pathname);
         if (!match) continue;
         record.operation = route.key;
-        const params = Object.fromEntries(route.names.map((name, i) => [name, decodeURIComponent(match[i + 1])]));
+        const params = Object.fromEntries(route.names.map((name, i) => [name, decodeURIComponent(match[i + 1] ?? '')]));
         return serve(route, params, req, requestUrl, rawBody, record);
       }
       throw new ApiError(404, 'Not Found');

@@ -1,0 +1,183 @@
+/**
+ * Evaluation throughput and memory. Throughput: `evaluate()` over 100,000 generated JSONL rows (read,
+ * parsed, batched, run, scored) against raw onnxruntime-node running pre-built tensors of the same
+ * model at its best batch size, in the same run: the ratio is what evaluation costs on top of
+ * inference. Memory: peak RSS of the CLI evaluating 1,000,000 rows with a baseline model (a paired
+ * run, the heavier one) in a child process, against the 300 MB budget.
+ */
+import { createWriteStream, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { silentLogger } from '../../src/log.js';
+import { evaluate } from '../../src/steps/evaluate.js';
+import { defineCase, type BenchContext } from '../harness.js';
+import { writeMlpModel } from '../../scripts/fixtures/mlp.js';
+import { measureJsonlOrtThroughput, measureRawOrtThroughput, releaseRawSessions } from '../ort-throughput.js';
+import { runNode } from '../process-stats.js';
+
+const RSS_BUDGET_BYTES = 300 * 1024 * 1024;
+const RAW_BATCHES = [64, 256, 1024, 4096, 16384];
+
+/** Writes `rows` JSONL rows, streaming, so that even a million rows never sit in memory here. */
+async function writeRows(path: string, rows: number, row: (i: number) => string): Promise<void> {
+  const out = createWriteStream(path);
+  let chunk = '';
+  for (let i = 0; i < rows; i++) {
+    chunk += row(i) + '\n';
+    if (chunk.length > 1 << 20) {
+      if (!out.write(chunk)) await once(out, 'drain');
+      chunk = '';
+    }
+  }
+  out.end(chunk);
+  await once(out, 'finish');
+}
+
+/** Deterministic pseudo-random numbers for the generated rows. */
+function lcg(seed: number) {
+  let s = seed >>> 0 || 1;
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 0x100000000;
+}
+
+const IRIS_LABELS = ['setosa', 'versicolor', 'virginica'];
+
+function irisRow(random: () => number) {
+  return (i: number) => {
+    const f = [4.3 + random() * 3.6, 2 + random() * 2.4, 1 + random() * 5.9, 0.1 + random() * 2.4].map(
+      (v) => Math.round(v * 10) / 10,
+    );
+    const label = IRIS_LABELS[f[2] < 2.5 ? 0 : f[2] < 5 ? 1 : 2];
+    return `{"id":"iris-${i}","inputs":{"features":[${f.join(',')}]},"label":"${label}","petal_size":"${f[2] < 2.5 ? 'small' : f[2] < 5 ? 'medium' : 'large'}"}`;
+  };
+}
+
+/** MNIST-like rows: 784 pixel values 0..255, most of them 0. */
+function mnistRow(random: () => number) {
+  return (i: number) => {
+    const pixels = new Array<number>(784);
+    for (let p = 0; p < 784; p++) pixels[p] = random() < 0.8 ? 0 : Math.floor(random() * 256);
+    return `{"id":"img-${i}","inputs":{"input":[${pixels.join(',')}]},"label":${Math.floor(random() * 10)}}`;
+  };
+}
+
+async function bestRawThroughput(model: string, rows: number): Promise<{ batch: number; rowsPerSecond: number }> {
+  let best = { batch: 0, rowsPerSecond: 0 };
+  for (const batch of RAW_BATCHES) {
+    await measureRawOrtThroughput(model, batch, batch);
+    const { rowsPerSecond } = await measureRawOrtThroughput(model, batch, rows);
+    if (rowsPerSecond > best.rowsPerSecond) best = { batch, rowsPerSecond };
+  }
+  return best;
+}
+
+export async function cases(ctx: BenchContext) {
+  const iris = join(ctx.repoRoot, 'fixtures', 'models', 'iris-v1', 'model.onnx');
+  const irisV2 = join(ctx.repoRoot, 'fixtures', 'models', 'iris-v2', 'model.onnx');
+  const rows = ctx.quick ? 2_000 : 100_000;
+  const rssRows = ctx.quick ? 20_000 : 1_000_000;
+  const mlpShape = ctx.quick
+    ? { inputSize: 784, hiddenSizes: [64], outputSize: 10 }
+    : { inputSize: 784, hiddenSizes: [256, 128], outputSize: 10 };
+  const mlpLabel = `mlp-${[mlpShape.inputSize, ...mlpShape.hiddenSizes, mlpShape.outputSize].join('-')}`;
+  const missing = existsSync(iris) ? undefined : `${iris} is missing (npm run fixtures)`;
+
+  const throughput = (label: string, prepare: () => Promise<{ model: string; fixtures: string }>) => [
+    defineCase<{ model: string; fixtures: string; batch: number }>({
+      name: `evaluate/throughput/${label}/${rows}-rows`,
+      unit: 'rows/s',
+      better: 'higher',
+      target: 0.85,
+      baselineLabel: 'raw onnxruntime-node session.run on a pre-built tensor, at its best batch size',
+      skip: missing,
+      setup: async () => {
+        const prepared = await prepare();
+        const best = await bestRawThroughput(prepared.model, rows);
+        ctx.log(
+          `${label}: raw onnxruntime-node is fastest at batch ${best.batch} (${Math.round(best.rowsPerSecond)} rows/s)`,
+        );
+        return { ...prepared, batch: best.batch };
+      },
+      project: async ({ model, fixtures }) => {
+        const started = performance.now();
+        const result = await evaluate({ model, fixtures, progressIntervalMs: 0 }, silentLogger);
+        return result.report.rows / ((performance.now() - started) / 1000);
+      },
+      baseline: async ({ model, batch }) => (await measureRawOrtThroughput(model, batch, rows)).rowsPerSecond,
+      teardown: () => releaseRawSessions(),
+    }),
+    // The same target against a baseline that also reads the rows: what evaluation adds beyond parsing.
+    defineCase<{ model: string; fixtures: string; batch: number }>({
+      name: `evaluate/throughput-vs-parsed-rows/${label}/${rows}-rows`,
+      unit: 'rows/s',
+      better: 'higher',
+      target: 0.85,
+      baselineLabel:
+        'readline + JSON.parse of the same JSONL into batch tensors + raw session.run at its best batch size',
+      skip: missing,
+      setup: async () => {
+        const prepared = await prepare();
+        const best = await bestRawThroughput(prepared.model, rows);
+        return { ...prepared, batch: best.batch };
+      },
+      project: async ({ model, fixtures }) => {
+        const started = performance.now();
+        const result = await evaluate({ model, fixtures, progressIntervalMs: 0 }, silentLogger);
+        return result.report.rows / ((performance.now() - started) / 1000);
+      },
+      baseline: async ({ model, fixtures, batch }) =>
+        (await measureJsonlOrtThroughput(model, fixtures, batch)).rowsPerSecond,
+      teardown: () => releaseRawSessions(),
+    }),
+  ];
+
+  return [
+    ...throughput('iris-v1', async () => {
+      const fixtures = join(ctx.tmpDir, `iris-${rows}.jsonl`);
+      await writeRows(fixtures, rows, irisRow(lcg(1)));
+      return { model: iris, fixtures };
+    }),
+    ...throughput(mlpLabel, async () => {
+      const model = join(ctx.tmpDir, `${mlpLabel}.onnx`);
+      await writeMlpModel(model, mlpShape);
+      const fixtures = join(ctx.tmpDir, `mnist-${rows}.jsonl`);
+      await writeRows(fixtures, rows, mnistRow(lcg(2)));
+      return { model, fixtures };
+    }),
+    defineCase<{ fixtures: string }>({
+      name: `evaluate/peak-rss/iris-paired/${rssRows}-rows`,
+      unit: 'MB',
+      better: 'lower',
+      target: 1,
+      baselineLabel: 'the 300 MB budget (a constant): the ratio is peak RSS / 300 MB',
+      skip: missing,
+      setup: async () => {
+        const fixtures = join(ctx.tmpDir, `iris-${rssRows}.jsonl`);
+        await writeRows(fixtures, rssRows, irisRow(lcg(3)));
+        return { fixtures };
+      },
+      project: async ({ fixtures }) => {
+        const run = await runNode(
+          [
+            join(ctx.repoRoot, 'dist', 'cli.js'),
+            'evaluate',
+            irisV2,
+            '--baseline-model',
+            iris,
+            '--fixtures',
+            fixtures,
+            '--slice-by',
+            'petal_size',
+            '--quiet',
+            '--json',
+          ],
+          { measureRss: true },
+        );
+        if (run.exitCode !== 0 && run.exitCode !== 1) throw new Error(`evaluate exited ${run.exitCode}: ${run.stderr}`);
+        const report = JSON.parse(run.stdout) as { rows: number };
+        if (report.rows !== rssRows) throw new Error(`evaluated ${report.rows} rows, expected ${rssRows}`);
+        return run.maxRssBytes! / (1024 * 1024);
+      },
+      baseline: async () => RSS_BUDGET_BYTES / (1024 * 1024),
+    }),
+  ];
+}

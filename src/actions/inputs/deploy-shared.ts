@@ -1,0 +1,37 @@
+/** Input parsing the deploy and rollback actions share. */
+import { parseDuration } from '../../config/values.js';
+import { ModelshipError } from '../../errors.js';
+
+/** `90`, `90s`, `5m`, `250ms` → seconds. */
+export function parseWindowSeconds(value: string, input: string): number {
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value);
+  try {
+    return parseDuration(value) / 1000;
+  } catch {
+    throw new ModelshipError(
+      'INPUT_INVALID',
+      `Input '${input}' must be a duration such as 60s or 5m (or seconds), got '${value}'.`,
+    );
+  }
+}
+
+/**
+ * Lease timing from the environment: MODELSHIP_LEASE_TTL_SECONDS (how long a lease lives without renewal,
+ * i.e. how soon a crashed run's lease is taken over; default 60) and MODELSHIP_LEASE_WAIT_SECONDS (how long
+ * to wait for another run's lease; default 900).
+ */
+export function leaseSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): {
+  leaseTtlMs?: number;
+  leaseWaitMs?: number;
+} {
+  const read = (name: string): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return undefined;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new ModelshipError('INPUT_INVALID', `${name} must be a positive number of seconds, got '${raw}'.`);
+    }
+    return value * 1000;
+  };
+  return { leaseTtlMs: read('MODELSHIP_LEASE_TTL_SECONDS'), leaseWaitMs: read('MODELSHIP_LEASE_WAIT_SECONDS') };
+}

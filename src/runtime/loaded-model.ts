@@ -1,0 +1,27 @@
+/** The candidate and baseline models of an evaluation: file, digest, signature, labels, a session. */
+import type { Logger } from '../log.js';
+import { labelsFromMetadata } from '../metrics/predictions.js';
+import { digestModel } from '../onnx/digest.js';
+import { readModelFile } from '../onnx/read.js';
+import { signatureOf } from '../onnx/signature.js';
+import { openSession, type ModelSession } from './session.js';
+import type { Signature } from './tensor.js';
+
+export interface LoadedModel {
+  /** As the user gave it. */
+  path: string;
+  /** The model file read (a folder resolves to its model.onnx). */
+  file: string;
+  digest: string;
+  /** As the file declares it (symbolic dimension names kept). */
+  signature: Signature;
+  labels?: string[];
+  session: ModelSession;
+}
+
+export async function loadModel(path: string, log: Logger): Promise<LoadedModel> {
+  const { model, path: file } = await readModelFile(path);
+  const [digest, session] = await Promise.all([digestModel(file), openSession(file, { log })]);
+  const labels = labelsFromMetadata(model.metadataProps);
+  return { path, file, digest, signature: signatureOf(model), ...(labels ? { labels } : {}), session };
+}
