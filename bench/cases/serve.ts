@@ -11,7 +11,7 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineCase, type BenchContext } from '../harness.js';
 import { closeAgents, percentile, runLoad, type LoadTarget } from '../http-load.js';
-import { writeMlpModel } from '../mlp-model.js';
+import { writeMlpModel } from '../../scripts/fixtures/mlp.js';
 import { inputData } from '../ort-throughput.js';
 
 interface ServedModel {
@@ -127,12 +127,14 @@ export async function cases(ctx: BenchContext) {
     ? { inputSize: 784, hiddenSizes: [64], outputSize: 10 }
     : { inputSize: 784, hiddenSizes: [256, 128], outputSize: 10 };
   const mlpLabel = `mlp-${[mlpShape.inputSize, ...mlpShape.hiddenSizes, mlpShape.outputSize].join('-')}`;
+  const mlpFile = join(ctx.tmpDir, `${mlpLabel}.onnx`);
+  await writeMlpModel(mlpFile, mlpShape);
   const models: ServedModel[] = [
     { label: 'iris-v1', name: 'iris', file: iris, input: 'features', width: 4, maxBatchSize: 64 },
     {
       label: mlpLabel,
       name: 'mlp',
-      file: await writeMlpModel(join(ctx.tmpDir, `${mlpLabel}.onnx`), mlpShape),
+      file: mlpFile,
       input: 'input',
       width: 784,
       maxBatchSize: 64,
