@@ -77,11 +77,19 @@ class Reader {
 
   literal(): boolean | null {
     const { b, i } = this;
+    if (i + 4 > this.end) miss();
     if (b[i] === 0x74 && b[i + 1] === 0x72 && b[i + 2] === 0x75 && b[i + 3] === 0x65) {
       this.i += 4;
       return true;
     }
-    if (b[i] === 0x66 && b[i + 1] === 0x61 && b[i + 2] === 0x6c && b[i + 3] === 0x73 && b[i + 4] === 0x65) {
+    if (
+      i + 5 <= this.end &&
+      b[i] === 0x66 &&
+      b[i + 1] === 0x61 &&
+      b[i + 2] === 0x6c &&
+      b[i + 3] === 0x73 &&
+      b[i + 4] === 0x65
+    ) {
       this.i += 5;
       return false;
     }

@@ -180,5 +180,7 @@ describe('structure', () => {
     expect(runsToJson(data)).toEqual([12]);
     const cut = Buffer.concat([header.subarray(0, header.length - 4), Buffer.from('3]}]}')]);
     expect(() => readRequestJson(cut, header.length - 4)).toThrow(FastPathMiss);
+    const literal = Buffer.from('{"a":tr' + 'ue}');
+    expect(() => readRequestJson(literal, 7)).toThrow(FastPathMiss);
   });
 });
