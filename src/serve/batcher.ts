@@ -1,8 +1,8 @@
 /**
  * Dynamic batching: requests to one model version that arrive close together run as one model execution
- * along the batch dimension, up to max_batch_size rows. A request waits at most max_queue_delay_microseconds,
- * and not at all beyond the current event loop turn when the delay is below a millisecond (node's timers
- * cannot wait less); while an execution runs, new requests gather for the next one.
+ * along the batch dimension, up to max_batch_size rows. While an execution runs, new requests gather for
+ * the next one. When the version is idle, a request waits for company at most max_queue_delay_microseconds;
+ * a delay below a millisecond (node's timers cannot wait less) means it runs at once.
  */
 import type { TensorValue } from '../runtime/tensor.js';
 import type { VersionStats } from './statistics.js';
@@ -13,8 +13,8 @@ export type RunModel = (feeds: Record<string, TensorValue>) => Promise<Record<st
 interface Job {
   inputs: Record<string, TensorValue>;
   rows: number;
-  /** Requests whose non-batch dimensions agree can share an execution. */
-  key: string;
+  /** Requests whose non-batch dimensions agree can share an execution; worked out when it matters. */
+  key: string | undefined;
   enqueued: number;
   resolve(outputs: Record<string, TensorValue>): void;
   reject(error: unknown): void;
@@ -22,10 +22,19 @@ interface Job {
 
 const nowNs = () => performance.now() * 1e6;
 
+function keyOf(job: Job): string {
+  if (job.key === undefined) {
+    let key = '';
+    for (const name in job.inputs) key += `${name}:${job.inputs[name].shape.slice(1).join('x')};`;
+    job.key = key;
+  }
+  return job.key;
+}
+
 export class DynamicBatcher {
   private queue: Job[] = [];
   private busy = false;
-  private scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  private scheduled: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly runModel: RunModel,
@@ -35,18 +44,13 @@ export class DynamicBatcher {
   ) {}
 
   submit(inputs: Record<string, TensorValue>, rows: number): Promise<Record<string, TensorValue>> {
-    let key = '';
-    for (const name in inputs) key += `${name}:${inputs[name].shape.slice(1).join('x')};`;
     return new Promise((resolve, reject) => {
-      this.queue.push({ inputs, rows, key, enqueued: nowNs(), resolve, reject });
+      this.queue.push({ inputs, rows, key: undefined, enqueued: nowNs(), resolve, reject });
       if (this.busy) return;
-      if (this.queuedRows() >= this.maxBatchSize) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled =
-          this.delayMicroseconds >= 1000
-            ? setTimeout(() => this.flush(), this.delayMicroseconds / 1000)
-            : setImmediate(() => this.flush());
-      }
+      // Idle with a delay below node's timer resolution: run now. Requests that arrive meanwhile gather
+      // for the next execution, so a lone request pays no wait and a burst is still batched.
+      if (this.delayMicroseconds < 1000 || this.queuedRows() >= this.maxBatchSize) this.flush();
+      else this.scheduled ??= setTimeout(() => this.flush(), this.delayMicroseconds / 1000);
     });
   }
 
@@ -58,22 +62,31 @@ export class DynamicBatcher {
 
   private flush(): void {
     if (this.scheduled) {
-      clearTimeout(this.scheduled as NodeJS.Timeout);
-      clearImmediate(this.scheduled as NodeJS.Immediate);
+      clearTimeout(this.scheduled);
       this.scheduled = undefined;
     }
     if (this.busy || this.queue.length === 0) return;
     const first = this.queue[0];
+    if (this.queue.length === 1) {
+      this.queue = [];
+      this.run([first], first.rows);
+      return;
+    }
     const batch: Job[] = [];
     const rest: Job[] = [];
     let rows = 0;
+    const firstKey = keyOf(first);
     for (const job of this.queue) {
-      if (job.key === first.key && rows + job.rows <= this.maxBatchSize) {
+      if (keyOf(job) === firstKey && rows + job.rows <= this.maxBatchSize) {
         batch.push(job);
         rows += job.rows;
       } else rest.push(job);
     }
     this.queue = rest;
+    this.run(batch, rows);
+  }
+
+  private run(batch: Job[], rows: number): void {
     this.busy = true;
     void this.execute(batch, rows).finally(() => {
       this.busy = false;
@@ -85,6 +98,13 @@ export class DynamicBatcher {
     const start = nowNs();
     for (const job of batch) this.stats.queued(start - job.enqueued);
     try {
+      if (batch.length === 1) {
+        // Nothing to join or split.
+        const outputs = await this.runModel(batch[0].inputs);
+        this.stats.execution(rows, 0, nowNs() - start, 0);
+        batch[0].resolve(outputs);
+        return;
+      }
       const feeds: Record<string, TensorValue> = {};
       for (const name in batch[0].inputs) feeds[name] = concatBatch(batch.map((j) => j.inputs[name]));
       const ran = nowNs();

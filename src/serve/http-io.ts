@@ -84,7 +84,13 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 /** Parses a JSON body; malformed JSON is a 400 that says where. An empty body is `undefined`. */
 export function parseJsonBody(body: Buffer | string, what = 'Request body'): unknown {
-  const text = typeof body === 'string' ? body : body.toString('utf8');
+  let text: string;
+  try {
+    text = typeof body === 'string' ? body : body.toString('utf8');
+  } catch {
+    // Beyond the longest string the JavaScript engine can hold.
+    throw new HttpError(413, `${what} of ${body.length} bytes is too large to read as JSON.`);
+  }
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text);

@@ -8,6 +8,7 @@ import type { TensorData, TensorValue } from '../runtime/tensor.js';
 import { isModelshipError } from '../errors.js';
 import { tensorFromNested } from '../runtime/convert.js';
 import { badRequest, isPlainObject } from './http-io.js';
+import { decodeRuns, FastPathMiss, hasRuns, readRequestJson, runsCount, runsToJson } from './request-json.js';
 import type { ServedSignature } from './model-config.js';
 
 export interface RequestedOutput {
@@ -52,9 +53,14 @@ export function parseInferRequest(
   }
   let header: unknown;
   try {
-    header = JSON.parse(body.toString('utf8', 0, headerEnd));
-  } catch (error) {
-    throw badRequest(`Request body is not valid JSON: ${(error as Error).message}.`);
+    header = readRequestJson(body, headerEnd);
+  } catch (miss) {
+    if (!(miss instanceof FastPathMiss)) throw miss;
+    try {
+      header = JSON.parse(body.toString('utf8', 0, headerEnd));
+    } catch (error) {
+      throw badRequest(`Request body is not valid JSON: ${(error as Error).message}.`);
+    }
   }
   if (!isPlainObject(header)) throw badRequest('The inference request must be a JSON object with an "inputs" array.');
 
@@ -145,8 +151,7 @@ export function parseInferRequest(
       binaryOffset += binarySize;
     } else {
       if (raw.data === undefined) throw badRequest(`Input '${name}' has no "data".`);
-      if (!Array.isArray(raw.data)) throw badRequest(`Input '${name}': "data" must be an array.`);
-      data = jsonData(raw.data, spec.datatype, shape, name);
+      data = jsonData(raw.data, spec.datatype, count, shape, name);
     }
     inputs[name] = { datatype: spec.datatype, shape, data };
   }
@@ -204,7 +209,17 @@ function readOutputs(raw: unknown, signature: ServedSignature, binaryDefault: bo
   });
 }
 
-function jsonData(raw: unknown, datatype: OipDatatype, shape: number[], name: string): TensorData {
+function jsonData(raw: unknown, datatype: OipDatatype, count: number, shape: number[], name: string): TensorData {
+  if (hasRuns(raw)) {
+    // Numbers only, still as bytes: decode them straight into the tensor when the nesting fits the shape.
+    if ((datatype === 'FP32' || datatype === 'FP64') && runsCount(raw, shape) === count) {
+      const out = datatype === 'FP32' ? new Float32Array(count) : new Float64Array(count);
+      decodeRuns(raw, out);
+      return out;
+    }
+    raw = runsToJson(raw);
+  }
+  if (!Array.isArray(raw)) throw badRequest(`Input '${name}': "data" must be an array.`);
   try {
     return tensorFromNested(datatype, shape, raw, name).data;
   } catch (error) {

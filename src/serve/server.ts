@@ -18,7 +18,7 @@ export interface ServerOptions {
   repository: string;
   /** Default 127.0.0.1. */
   host?: string;
-  /** 0 picks a free port. Default 8000. */
+  /** 0 (the default) picks a free port; `modelship serve` defaults to 8000. */
   port?: number;
   /** Bearer token for load, unload and routing. Default: the MODELSHIP_ADMIN_TOKEN environment variable. */
   adminToken?: string;
@@ -179,12 +179,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       reject(
         new ModelshipError(
           'SERVE_LISTEN',
-          `Cannot listen on ${host}:${options.port ?? 8000}: ${error.code ?? error.message}.`,
+          `Cannot listen on ${host}:${options.port ?? 0}: ${error.code ?? error.message}.`,
           error.code === 'EADDRINUSE' ? 'Another process uses that port: pick another with --port.' : undefined,
         ),
       ),
     );
-    server.listen(options.port ?? 8000, host, () => resolve());
+    server.listen(options.port ?? 0, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
