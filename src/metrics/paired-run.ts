@@ -15,7 +15,7 @@ import {
   type TestTensor,
 } from '../fixtures/test-data.js';
 import type { Logger } from '../log.js';
-import { ClassificationEvaluation, defaultTopK } from './classification-evaluation.js';
+import { ClassificationEvaluation, defaultTopK, type ClassPrediction } from './classification-evaluation.js';
 import type { EvaluationSettings, Task, TaskEvaluation } from './evaluation.js';
 import {
   compareElements,
@@ -79,6 +79,9 @@ export function initialLabels(options: RunOptions, candidate: LoadedModel, plan:
   return width && Number.isFinite(width) ? Array.from({ length: width }, (_, k) => String(k)) : [];
 }
 
+/** One formatter for every count: toLocaleString builds a new one per call, milliseconds each. */
+const COUNT = new Intl.NumberFormat('en-US');
+
 class Progress {
   private readonly start = performance.now();
   private last = this.start;
@@ -91,14 +94,12 @@ class Progress {
     const now = performance.now();
     if (now - this.last < this.intervalMs) return;
     this.last = now;
-    this.log.info(
-      `${rows.toLocaleString('en-US')} rows, ${Math.round(rows / ((now - this.start) / 1000)).toLocaleString('en-US')} rows/s`,
-    );
+    this.log.info(`${COUNT.format(rows)} rows, ${COUNT.format(Math.round(rows / ((now - this.start) / 1000)))} rows/s`);
   }
   done(rows: number): void {
     const seconds = (performance.now() - this.start) / 1000;
     this.log.info(
-      `Evaluated ${rows.toLocaleString('en-US')} rows in ${seconds.toFixed(1)} s (${Math.round(rows / Math.max(seconds, 1e-9)).toLocaleString('en-US')} rows/s).`,
+      `Evaluated ${COUNT.format(rows)} rows in ${seconds.toFixed(1)} s (${COUNT.format(Math.round(rows / Math.max(seconds, 1e-9)))} rows/s).`,
     );
   }
 }
@@ -223,20 +224,24 @@ async function runRows(
     if (evaluation instanceof ClassificationEvaluation) {
       const c = readClassBatch(plan!, candOut, rows, evaluation.labels);
       const b = baseOut ? readClassBatch(plan!, baseOut, rows, evaluation.labels) : undefined;
+      // One prediction object per model, moved along the batch (add keeps none of them).
+      const cp: ClassPrediction = { label: 0, probabilities: c.probabilities, offset: 0, width: c.width };
+      const bp: ClassPrediction | undefined = b
+        ? { label: 0, probabilities: b.probabilities, offset: 0, width: b.width }
+        : undefined;
       for (let r = 0; r < rows; r++) {
         const raw = labelOf(pending.label[r], pending.line[r], task, file, fields);
         const actual =
           typeof raw === 'number' && Number.isInteger(raw)
             ? evaluation.labels.idOfIndex(raw)
             : evaluation.labels.id(String(raw));
-        evaluation.add(
-          pending.index[r],
-          pending.id[r],
-          actual,
-          pending.slices[r],
-          { label: c.labels[r], probabilities: c.probabilities, offset: r * c.width, width: c.width },
-          b ? { label: b.labels[r], probabilities: b.probabilities, offset: r * b.width, width: b.width } : undefined,
-        );
+        cp.label = c.labels[r];
+        cp.offset = r * c.width;
+        if (b && bp) {
+          bp.label = b.labels[r];
+          bp.offset = r * b.width;
+        }
+        evaluation.add(pending.index[r], pending.id[r], actual, pending.slices[r], cp, bp);
       }
     } else if (evaluation instanceof RegressionEvaluation) {
       const c = readValueBatch(plan!, candOut, rows);
