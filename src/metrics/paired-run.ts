@@ -5,7 +5,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ModelshipError } from '../errors.js';
-import { readRows, type FieldNames, type FixtureRow, type InputMapping, type Shard } from '../fixtures/rows.js';
+import { createRowParser, type FieldNames, type FixtureRow, type InputMapping, type Shard } from '../fixtures/rows.js';
+import { readLineBatches } from '../fixtures/lines.js';
 import {
   listTestDataSets,
   readTestCases,
@@ -14,7 +15,7 @@ import {
   type TestTensor,
 } from '../fixtures/test-data.js';
 import type { Logger } from '../log.js';
-import { ClassificationEvaluation, defaultTopK } from './classification-evaluation.js';
+import { ClassificationEvaluation, defaultTopK, type ClassPrediction } from './classification-evaluation.js';
 import type { EvaluationSettings, Task, TaskEvaluation } from './evaluation.js';
 import {
   compareElements,
@@ -78,6 +79,9 @@ export function initialLabels(options: RunOptions, candidate: LoadedModel, plan:
   return width && Number.isFinite(width) ? Array.from({ length: width }, (_, k) => String(k)) : [];
 }
 
+/** One formatter for every count: toLocaleString builds a new one per call, milliseconds each. */
+const COUNT = new Intl.NumberFormat('en-US');
+
 class Progress {
   private readonly start = performance.now();
   private last = this.start;
@@ -90,14 +94,12 @@ class Progress {
     const now = performance.now();
     if (now - this.last < this.intervalMs) return;
     this.last = now;
-    this.log.info(
-      `${rows.toLocaleString('en-US')} rows, ${Math.round(rows / ((now - this.start) / 1000)).toLocaleString('en-US')} rows/s`,
-    );
+    this.log.info(`${COUNT.format(rows)} rows, ${COUNT.format(Math.round(rows / ((now - this.start) / 1000)))} rows/s`);
   }
   done(rows: number): void {
     const seconds = (performance.now() - this.start) / 1000;
     this.log.info(
-      `Evaluated ${rows.toLocaleString('en-US')} rows in ${seconds.toFixed(1)} s (${Math.round(rows / Math.max(seconds, 1e-9)).toLocaleString('en-US')} rows/s).`,
+      `Evaluated ${COUNT.format(rows)} rows in ${seconds.toFixed(1)} s (${COUNT.format(Math.round(rows / Math.max(seconds, 1e-9)))} rows/s).`,
     );
   }
 }
@@ -143,16 +145,45 @@ function checkFirstRow(row: FixtureRow, signature: Signature, file: string): voi
   }
 }
 
-function labelOf(row: FixtureRow, task: Task, file: string, fields: FieldNames): unknown {
-  if (row.label === undefined || row.label === null || row.label === '') {
+function labelOf(label: unknown, line: number, task: Task, file: string, fields: FieldNames): unknown {
+  if (label === undefined || label === null || label === '') {
     throw new ModelshipError(
       'FIXTURE_INVALID',
-      `Line ${row.line} has no '${fields.label}' to compare the prediction with.`,
+      `Line ${line} has no '${fields.label}' to compare the prediction with.`,
       `Every row of a ${task} fixture needs a label (the field is set by fixtures.label in modelship.yml).`,
-      { file, line: row.line },
+      { file, line },
     );
   }
-  return row.label;
+  return label;
+}
+
+/**
+ * What scoring needs of each row in the batch being filled, once its inputs are in the batch tensors.
+ * The parsed rows themselves are not kept, so they die young instead of being promoted by the garbage
+ * collector (which cost more than the parsing on large files).
+ */
+class PendingRows {
+  count = 0;
+  readonly index: number[] = [];
+  readonly line: number[] = [];
+  readonly id: Array<string | undefined> = [];
+  readonly label: unknown[] = [];
+  readonly slices: Array<ReadonlyArray<string | undefined>> = [];
+  readonly expected: Array<Record<string, unknown> | undefined> = [];
+
+  push(row: FixtureRow): void {
+    const n = this.count++;
+    this.index[n] = row.index;
+    this.line[n] = row.line;
+    this.id[n] = row.id;
+    this.label[n] = row.label;
+    this.slices[n] = row.slices;
+    this.expected[n] = row.expected;
+  }
+
+  clear(): void {
+    this.count = 0;
+  }
 }
 
 async function runRows(
@@ -173,11 +204,11 @@ async function runRows(
   const tolerance = { ...DEFAULT_TOLERANCE, ...options.tolerance };
   const progress = new Progress(log, options.progressIntervalMs);
   let goldenOutputs: string[] | undefined;
-  let pending: FixtureRow[] = [];
+  const pending = new PendingRows();
   const counted = { rows: 0 };
 
   const flush = async () => {
-    const rows = pending.length;
+    const rows = pending.count;
     if (rows === 0) return;
     const feeds = builder.feeds();
     const fetch = plan?.fetch ?? goldenOutputs!;
@@ -193,60 +224,61 @@ async function runRows(
     if (evaluation instanceof ClassificationEvaluation) {
       const c = readClassBatch(plan!, candOut, rows, evaluation.labels);
       const b = baseOut ? readClassBatch(plan!, baseOut, rows, evaluation.labels) : undefined;
+      // One prediction object per model, moved along the batch (add keeps none of them).
+      const cp: ClassPrediction = { label: 0, probabilities: c.probabilities, offset: 0, width: c.width };
+      const bp: ClassPrediction | undefined = b
+        ? { label: 0, probabilities: b.probabilities, offset: 0, width: b.width }
+        : undefined;
       for (let r = 0; r < rows; r++) {
-        const row = pending[r];
-        const raw = labelOf(row, task, file, fields);
+        const raw = labelOf(pending.label[r], pending.line[r], task, file, fields);
         const actual =
           typeof raw === 'number' && Number.isInteger(raw)
             ? evaluation.labels.idOfIndex(raw)
             : evaluation.labels.id(String(raw));
-        evaluation.add(
-          row.index,
-          row.id,
-          actual,
-          row.slices,
-          { label: c.labels[r], probabilities: c.probabilities, offset: r * c.width, width: c.width },
-          b ? { label: b.labels[r], probabilities: b.probabilities, offset: r * b.width, width: b.width } : undefined,
-        );
+        cp.label = c.labels[r];
+        cp.offset = r * c.width;
+        if (b && bp) {
+          bp.label = b.labels[r];
+          bp.offset = r * b.width;
+        }
+        evaluation.add(pending.index[r], pending.id[r], actual, pending.slices[r], cp, bp);
       }
     } else if (evaluation instanceof RegressionEvaluation) {
       const c = readValueBatch(plan!, candOut, rows);
       const b = baseOut ? readValueBatch(plan!, baseOut, rows) : undefined;
       for (let r = 0; r < rows; r++) {
-        const row = pending[r];
-        const raw = labelOf(row, task, file, fields);
+        const line = pending.line[r];
+        const raw = labelOf(pending.label[r], line, task, file, fields);
         const actual = typeof raw === 'number' ? raw : Number(String(raw).trim());
         if (!Number.isFinite(actual) || String(raw).trim() === '') {
           throw new ModelshipError(
             'FIXTURE_INVALID',
-            `Line ${row.line}: the label ${JSON.stringify(raw)} is not a number.`,
+            `Line ${line}: the label ${JSON.stringify(raw)} is not a number.`,
             'A regression label is the true value.',
-            {
-              file,
-              line: row.line,
-            },
+            { file, line },
           );
         }
-        evaluation.add(row.index, actual, row.slices, c[r], b?.[r]);
+        evaluation.add(pending.index[r], actual, pending.slices[r], c[r], b?.[r]);
       }
     } else {
       const golden = evaluation as GoldenEvaluation;
       for (let r = 0; r < rows; r++) {
-        const row = pending[r];
+        const expected = pending.expected[r];
+        const line = pending.line[r];
         golden.add(
-          row.index,
-          row.id,
-          compareRow(row, candOut, r, rows, tolerance, file),
-          baseOut ? compareRow(row, baseOut, r, rows, tolerance, file) : undefined,
+          pending.index[r],
+          pending.id[r],
+          compareRow(expected, line, candOut, r, rows, tolerance, file),
+          baseOut ? compareRow(expected, line, baseOut, r, rows, tolerance, file) : undefined,
         );
       }
     }
     builder.reset();
-    pending = [];
+    pending.clear();
     progress.tick(evaluation.rows);
   };
 
-  for await (const batch of readRows({
+  const parser = createRowParser({
     path: file,
     format: options.format as 'jsonl' | 'csv',
     fields,
@@ -255,9 +287,13 @@ async function runRows(
     inputWidth: fixedWidth(signature),
     shard: options.shard,
     counted,
-  })) {
-    for (const row of batch) {
-      if (pending.length === 0 && evaluation.rows === 0) {
+  });
+  // Row by row straight into the batch tensors: a chunk's parsed rows are never all alive at once.
+  for await (const { lines, firstLine } of readLineBatches(file)) {
+    for (let i = 0; i < lines.length; i++) {
+      const row = parser.line(lines[i], firstLine + i);
+      if (!row) continue;
+      if (pending.count === 0 && evaluation.rows === 0) {
         checkFirstRow(row, signature, file);
         if (task === 'golden') goldenOutputs = goldenOutputNames(row, signature, file);
       }
@@ -266,6 +302,7 @@ async function runRows(
       if (builder.full) await flush();
     }
   }
+  parser.end();
   await flush();
   progress.done(evaluation.rows);
   // A shard may draw no rows (more shards than rows); the file itself must have some.
@@ -310,7 +347,8 @@ function flatten(value: unknown, out: unknown[] = []): unknown[] {
 }
 
 function compareRow(
-  row: FixtureRow,
+  expectedOutputs: Record<string, unknown> | undefined,
+  line: number,
   outputs: Record<string, TensorValue>,
   r: number,
   rows: number,
@@ -318,16 +356,16 @@ function compareRow(
   file: string,
 ): Record<string, ElementComparison> {
   const result: Record<string, ElementComparison> = {};
-  for (const [name, expectedValue] of Object.entries(row.expected ?? {})) {
+  for (const [name, expectedValue] of Object.entries(expectedOutputs ?? {})) {
     const actual = outputs[name];
     const perRow = actual.data.length / rows;
     const expected = flatten(expectedValue);
     if (expected.length !== perRow) {
       throw new ModelshipError(
         'SIGNATURE_MISMATCH',
-        `Line ${row.line}: output '${name}' gives ${perRow} values per row, the row expects ${expected.length}.`,
+        `Line ${line}: output '${name}' gives ${perRow} values per row, the row expects ${expected.length}.`,
         undefined,
-        { file, line: row.line },
+        { file, line },
       );
     }
     result[name] = compareElements(actual.data as ArrayLike<unknown>, r * perRow, expected, 0, perRow, tolerance);

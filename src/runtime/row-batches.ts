@@ -21,9 +21,17 @@ export function hasBatchDimension(signature: Signature): boolean {
   return signature.inputs.length > 0 && signature.inputs.every((i) => i.shape.length > 0 && isVariable(i.shape[0]));
 }
 
+/** Rows per run by default: onnxruntime's per-run overhead has faded by then. */
+const DEFAULT_BATCH_ROWS = 1024;
+/** Input bytes per run at most, so that a batch of large rows (images) stays small in memory. */
+const MAX_BATCH_BYTES = 16 << 20;
+
 /**
- * Rows per run when not set: enough that onnxruntime's per-run overhead fades (about 1 MiB of input per
- * run), between 32 and 4096 rows; 1 for a model without a batch dimension.
+ * Rows per run when not set: 1024, fewer (a power of two, at least 32) when that would hold more than
+ * 16 MiB of input; 1 for a model without a batch dimension. Not more: larger batches made onnxruntime
+ * split operators across threads, and raw session.run was slower per row at 4096 rows than at 1024 for
+ * both a 4-feature classifier and a 784-wide MLP (bench/cases/evaluate.ts), markedly so on a busy
+ * two-core runner.
  */
 export function autoBatchSize(signature: Signature): number {
   if (!hasBatchDimension(signature)) return 1;
@@ -32,8 +40,8 @@ export function autoBatchSize(signature: Signature): number {
     const fixed = input.shape.slice(1).reduce<number>((n, d) => n * (isVariable(d) ? 1 : (d as number)), 1);
     bytesPerRow += fixed * 4;
   }
-  const rows = Math.floor((1 << 20) / Math.max(1, bytesPerRow));
-  return Math.min(4096, Math.max(32, 2 ** Math.floor(Math.log2(Math.max(1, rows)))));
+  const rows = Math.floor(MAX_BATCH_BYTES / Math.max(1, bytesPerRow));
+  return Math.min(DEFAULT_BATCH_ROWS, Math.max(32, 2 ** Math.floor(Math.log2(Math.max(1, rows)))));
 }
 
 /** The nested shape of a JSON value: [] for a scalar, [n, ...] for arrays. */

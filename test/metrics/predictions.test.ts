@@ -112,8 +112,13 @@ describe('signature differences', () => {
 
 describe('row batches', () => {
   it('sizes batches by input width, one row for a model without a batch dimension', () => {
-    expect(autoBatchSize(classifier)).toBe(4096);
-    expect(autoBatchSize(mlp)).toBe(256);
+    expect(autoBatchSize(classifier)).toBe(1024);
+    expect(autoBatchSize(mlp)).toBe(1024);
+    // 3x224x224 floats: 588 KiB a row, so 16 rows fit in 16 MiB, raised to the floor of 32.
+    const image: Signature = { inputs: [{ name: 'x', datatype: 'FP32', shape: ['N', 3, 224, 224] }], outputs: [] };
+    expect(autoBatchSize(image)).toBe(32);
+    // 64 KiB a row: 256 rows fit in 16 MiB.
+    expect(autoBatchSize({ inputs: [{ name: 'x', datatype: 'FP32', shape: ['N', 16384] }], outputs: [] })).toBe(256);
     expect(autoBatchSize({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4] }], outputs: [] })).toBe(1);
   });
 
