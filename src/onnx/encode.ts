@@ -7,7 +7,7 @@
 import { ElemType, type Dim, type ExternalDataRef, type OpsetImport, type ValueInfo } from './types.js';
 import { WireWriter, utf8 } from './wire.js';
 import { datatypeFromOip } from '../runtime/datatypes.js';
-import type { TensorData, TensorValue } from '../runtime/tensor.js';
+import type { TensorData, TensorValue, TypedArray, TypedArrayConstructor } from '../runtime/tensor.js';
 
 export interface InitializerSpec {
   name: string;
@@ -72,19 +72,6 @@ const AttributeType = { float: 1, int: 2, string: 3, tensor: 4, graph: 5, floats
 const DATA_LOCATION_EXTERNAL = 1;
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-type TypedArray = Exclude<TensorData, string[] | boolean[]>;
-export type TypedArrayConstructor =
-  | Float32ArrayConstructor
-  | Float64ArrayConstructor
-  | Int8ArrayConstructor
-  | Uint8ArrayConstructor
-  | Int16ArrayConstructor
-  | Uint16ArrayConstructor
-  | Int32ArrayConstructor
-  | Uint32ArrayConstructor
-  | BigInt64ArrayConstructor
-  | BigUint64ArrayConstructor;
 
 /** The typed array each element type's values come in. */
 export const typedArrayFor: Record<number, TypedArrayConstructor> = {

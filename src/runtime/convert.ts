@@ -7,21 +7,9 @@ import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import { ModelshipError } from '../errors.js';
 import { DATATYPES, datatypeFromOip, datatypeFromOrt, type OipDatatype } from './datatypes.js';
 import type { OrtModule } from './onnxruntime.js';
-import type { TensorData, TensorValue } from './tensor.js';
+import type { TensorData, TensorValue, TypedArray, TypedArrayConstructor } from './tensor.js';
 
 type NumericDatatype = Exclude<OipDatatype, 'BOOL' | 'BYTES'>;
-type TypedArrayConstructor =
-  | Float32ArrayConstructor
-  | Float64ArrayConstructor
-  | Int8ArrayConstructor
-  | Uint8ArrayConstructor
-  | Int16ArrayConstructor
-  | Uint16ArrayConstructor
-  | Int32ArrayConstructor
-  | Uint32ArrayConstructor
-  | BigInt64ArrayConstructor
-  | BigUint64ArrayConstructor;
-type TypedArray = Exclude<TensorData, string[] | boolean[]>;
 
 /** The typed array that holds each numeric datatype (FP16 as its raw bits). */
 export const TYPED_ARRAYS: Readonly<Record<NumericDatatype, TypedArrayConstructor>> = {

@@ -15,6 +15,20 @@ export type TensorData =
   | string[]
   | boolean[];
 
+/** The numeric TensorData kinds, and their constructors. */
+export type TypedArray = Exclude<TensorData, string[] | boolean[]>;
+export type TypedArrayConstructor =
+  | Float32ArrayConstructor
+  | Float64ArrayConstructor
+  | Int8ArrayConstructor
+  | Uint8ArrayConstructor
+  | Int16ArrayConstructor
+  | Uint16ArrayConstructor
+  | Int32ArrayConstructor
+  | Uint32ArrayConstructor
+  | BigInt64ArrayConstructor
+  | BigUint64ArrayConstructor;
+
 /** A tensor: datatype in OIP terms, a concrete shape, row-major data (FP16 as raw Uint16Array bits). */
 export interface TensorValue {
   datatype: OipDatatype;

@@ -1,6 +1,9 @@
 /** Input parsing the deploy and rollback actions share. */
 import { parseDuration } from '../../config/values.js';
+import type { Actor } from '../../deploy/environment.js';
+import type { GitHubDeployTarget } from '../../deploy/github-deployment.js';
 import { ModelshipError } from '../../errors.js';
+import { readGitHubContext } from '../../github/context.js';
 
 /** `90`, `90s`, `5m`, `250ms` → seconds. */
 export function parseWindowSeconds(value: string, input: string): number {
@@ -34,4 +37,23 @@ export function leaseSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): {
     return value * 1000;
   };
   return { leaseTtlMs: read('MODELSHIP_LEASE_TTL_SECONDS'), leaseWaitMs: read('MODELSHIP_LEASE_WAIT_SECONDS') };
+}
+
+/** Who runs this deploy or rollback (for the ledger), and where its GitHub Deployment goes when a token is given. */
+export function runIdentity(token: string | undefined): { who: Actor; github?: GitHubDeployTarget } {
+  const context = readGitHubContext();
+  const who = { actor: context.actor || 'github-actions', runUrl: context.runUrl };
+  if (!token) return { who };
+  return {
+    who,
+    github: {
+      token,
+      owner: context.owner,
+      repo: context.repo,
+      apiUrl: context.apiUrl,
+      ref: context.sha,
+      sha: context.sha,
+      logUrl: context.runUrl,
+    },
+  };
 }

@@ -1,9 +1,8 @@
 /** The deploy action's inputs and outputs, and the one reader of its inputs. */
 import { ModelshipError } from '../../errors.js';
-import { readGitHubContext } from '../../github/context.js';
 import type { DeployOptions, DeployStrategy } from '../../steps/deploy.js';
 import { getBooleanInput, getNumberInput, getOptionalInput, getRequiredInput } from '../runner.js';
-import { leaseSettingsFromEnv, parseWindowSeconds } from './deploy-shared.js';
+import { leaseSettingsFromEnv, runIdentity, parseWindowSeconds } from './deploy-shared.js';
 
 export const Inputs = {
   model: 'model',
@@ -73,18 +72,5 @@ export function getInputs(): DeployOptions {
     workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
     ...leaseSettingsFromEnv(),
   };
-  const context = readGitHubContext();
-  options.who = { actor: context.actor || 'github-actions', runUrl: context.runUrl };
-  if (token) {
-    options.github = {
-      token,
-      owner: context.owner,
-      repo: context.repo,
-      apiUrl: context.apiUrl,
-      ref: context.sha,
-      sha: context.sha,
-      logUrl: context.runUrl,
-    };
-  }
-  return options;
+  return { ...options, ...runIdentity(token) };
 }

@@ -1,8 +1,7 @@
 /** The rollback action's inputs and outputs, and the one reader of its inputs. */
-import { readGitHubContext } from '../../github/context.js';
 import type { RollbackOptions } from '../../steps/rollback.js';
 import { getBooleanInput, getOptionalInput, getRequiredInput } from '../runner.js';
-import { leaseSettingsFromEnv } from './deploy-shared.js';
+import { leaseSettingsFromEnv, runIdentity } from './deploy-shared.js';
 
 export const Inputs = {
   modelName: 'model-name',
@@ -47,18 +46,5 @@ export function getInputs(): RollbackOptions {
     cwd: process.env.GITHUB_WORKSPACE || process.cwd(),
     ...leaseSettingsFromEnv(),
   };
-  const context = readGitHubContext();
-  options.who = { actor: context.actor || 'github-actions', runUrl: context.runUrl };
-  if (token) {
-    options.github = {
-      token,
-      owner: context.owner,
-      repo: context.repo,
-      apiUrl: context.apiUrl,
-      ref: context.sha,
-      sha: context.sha,
-      logUrl: context.runUrl,
-    };
-  }
-  return options;
+  return { ...options, ...runIdentity(token) };
 }
