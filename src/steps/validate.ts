@@ -19,33 +19,15 @@ import { readModelSkeleton } from '../onnx/skeleton.js';
 import { startIsolatedRuntime, type IsolatedRuntime, type WorkerEntry } from '../runtime/isolated.js';
 import { BUNDLED_RUNTIME } from '../runtime/supported-versions.js';
 import { CheckList, skippedBecause, verdict, type CheckResult } from '../validate/checks.js';
-import { resolveExpectations, type Expectations } from '../validate/expectations.js';
+import { resolveExpectations, type ExpectationOptions, type Expectations } from '../validate/expectations.js';
 import { writeReport, VALIDATE_REPORT_SCHEMA, type ValidateReport } from '../validate/report.js';
 import { notHandedOver, runRuntimeChecks } from '../validate/runtime-checks.js';
-import { compareSignatures, type ExpectedSignature } from '../validate/signature-match.js';
+import { compareSignatures } from '../validate/signature-match.js';
 import { formatSize } from '../validate/size.js';
 import { MODEL_CHECK_IDS, runStaticChecks, type StaticFacts } from '../validate/static-checks.js';
 
-export interface ValidateOptions {
-  /** A .onnx file, or a folder holding model.onnx and its external data. Default: the config entry's path. */
-  model?: string;
-  /** modelship.yml; with `modelName`, its entry supplies the expected signature, labels and limits. */
-  config?: string;
-  modelName?: string;
-  /** `sha256:<hex>` the model must have. */
-  expectedDigest?: string;
-  /** JSONL rows for the smoke run. */
-  fixtures?: string;
-  /** `200MB`, `1.5GiB` or a number of bytes: the model and its external data together. */
-  maxSize?: string | number;
-  maxLatencyMs?: number;
-  /** Custom operator domains the model may use. */
-  allowedDomains?: string[];
-  /** Warnings fail the run too. */
-  strict?: boolean;
-  /** Expected signature and labels given directly; they win over the config entry's. */
-  expectedSignature?: ExpectedSignature;
-  labels?: string[];
+/** What to validate and what to expect of it (see ExpectationOptions), and how to run the checks. */
+export interface ValidateOptions extends ExpectationOptions {
   /** Where the JSON report goes. Default: next to the model, `<model file>.validate.json`. */
   reportPath?: string;
   /** Deadline for each stage of the isolated runtime (load, smoke run, latency). Default 120 s. */

@@ -42,16 +42,25 @@ export interface Expectations {
   };
 }
 
+/** The model, and what it must be like: from these options, and from its modelship.yml entry where they are silent. */
 export interface ExpectationOptions {
+  /** A .onnx file, or a folder holding model.onnx and its external data. Default: the config entry's path. */
   model?: string;
+  /** modelship.yml; with `modelName`, its entry supplies the expected signature, labels and limits. */
   config?: string;
   modelName?: string;
+  /** `sha256:<hex>` the model must have. */
   expectedDigest?: string;
+  /** JSONL rows for the smoke run. */
   fixtures?: string;
+  /** `200MB`, `1.5GiB` or a number of bytes: the model and its external data together. */
   maxSize?: string | number;
   maxLatencyMs?: number;
+  /** Custom operator domains the model may use. */
   allowedDomains?: string[];
+  /** Warnings fail the run too. */
   strict?: boolean;
+  /** Expected signature and labels given directly; they win over the config entry's. */
   expectedSignature?: ExpectedSignature;
   labels?: string[];
 }
