@@ -13,21 +13,29 @@ export class FastPathMiss extends Error {}
 
 /**
  * The numbers of one innermost `data` array, read once: each as its first 15 significant digits and a
- * decimal exponent, and where it starts in the bytes for the rare number that needs Number().
+ * decimal exponent, and where it starts in the bytes for the rare number that needs Number(). One
+ * Float64Array holds FIELDS values per number, so a run costs one allocation however short it is.
  */
 export class NumberRun {
   constructor(
     readonly bytes: Buffer,
-    readonly starts: Uint32Array,
-    readonly ends: Uint32Array,
-    /** Signed, at most 15 digits: an exact double. */
-    readonly mantissas: Float64Array,
-    readonly exponents: Int32Array,
-    /** 1 where nonzero digits beyond the 15th were dropped. */
-    readonly dropped: Uint8Array,
+    /** Per number: start, end, signed mantissa (at most 15 digits: an exact double), exponent, dropped. */
+    readonly fields: Float64Array,
     readonly count: number,
   ) {}
 }
+
+const FIELDS = 5;
+const START = 0;
+const END = 1;
+const MANTISSA = 2;
+const EXPONENT = 3;
+/** 1 where nonzero digits beyond the 15th were dropped. */
+const DROPPED = 4;
+
+/** Where runs are read before being copied out at their exact size; reading is synchronous, so one will do. */
+let scratch = new Float64Array(1024 * FIELDS);
+const SCRATCH_LIMIT = (1 << 16) * FIELDS;
 
 const miss = (): never => {
   throw new FastPathMiss();
@@ -37,6 +45,45 @@ const miss = (): never => {
 const SPACE = new Uint8Array(256);
 for (const c of [0x20, 0x09, 0x0a, 0x0d]) SPACE[c] = 1;
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+
+/** The protocol's own keys and datatypes, by length: matched in place, they cost no new string. */
+const KNOWN_BY_LENGTH: Array<Array<{ text: string; bytes: Buffer }>> = [];
+for (const text of [
+  'id',
+  'name',
+  'data',
+  'shape',
+  'inputs',
+  'outputs',
+  'datatype',
+  'parameters',
+  'binary_data',
+  'binary_data_size',
+  'binary_data_output',
+  'classification',
+  'FP32',
+  'FP64',
+  'FP16',
+  'INT64',
+  'INT32',
+  'INT8',
+  'UINT8',
+  'BOOL',
+  'BYTES',
+]) {
+  (KNOWN_BY_LENGTH[text.length] ??= []).push({ text, bytes: Buffer.from(text, 'latin1') });
+}
+
+function known(b: Buffer, start: number, end: number): string | undefined {
+  const candidates = KNOWN_BY_LENGTH[end - start];
+  if (candidates === undefined) return undefined;
+  for (const { text, bytes } of candidates) {
+    let k = 0;
+    while (k < bytes.length && b[start + k] === bytes[k]) k++;
+    if (k === bytes.length) return text;
+  }
+  return undefined;
+}
 
 class Reader {
   i: number;
@@ -168,32 +215,21 @@ class Reader {
   /** Numbers up to the closing bracket, each read in one pass over its bytes. */
   numberRun(): NumberRun {
     const { b, end } = this;
-    // Each number takes at least two bytes with its separator: the rest of the body bounds the count.
-    let capacity = Math.max(4, Math.min(1024, (end - this.i + 1) >> 1));
-    let starts = new Uint32Array(capacity);
-    let ends = new Uint32Array(capacity);
-    let mantissas = new Float64Array(capacity);
-    let exponents = new Int32Array(capacity);
-    let dropped = new Uint8Array(capacity);
+    let fields = scratch;
     let n = 0;
     let i = this.i;
     for (;;) {
       let c = b[i];
       while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i];
-      if (n === capacity) {
-        capacity *= 4;
-        const grow = <T extends Uint32Array | Float64Array | Int32Array | Uint8Array>(a: T, make: (n: number) => T) => {
-          const bigger = make(capacity);
-          bigger.set(a as never);
-          return bigger;
-        };
-        starts = grow(starts, (k) => new Uint32Array(k));
-        ends = grow(ends, (k) => new Uint32Array(k));
-        mantissas = grow(mantissas, (k) => new Float64Array(k));
-        exponents = grow(exponents, (k) => new Int32Array(k));
-        dropped = grow(dropped, (k) => new Uint8Array(k));
+      const at = n * FIELDS;
+      if (at === fields.length) {
+        const bigger = new Float64Array(fields.length * 4);
+        bigger.set(fields);
+        fields = bigger;
+        // A huge request does not get to keep its memory once read.
+        if (bigger.length <= SCRATCH_LIMIT) scratch = bigger;
       }
-      starts[n] = i;
+      fields[at + START] = i;
       let negative = false;
       if (c === 0x2d) {
         negative = true;
@@ -203,30 +239,40 @@ class Reader {
       let digits = 0;
       let e = 0;
       let cut = 0;
+      // Separate loops for the first 15 significant digits and the rest keep the per-byte work small.
       if (c === 0x30) c = b[++i];
       else if (c >= 0x31 && c <= 0x39) {
         do {
-          if (digits < 15) {
-            m = m * 10 + (c - 0x30);
-            digits++;
-          } else {
-            e++;
-            if (c !== 0x30) cut = 1;
-          }
+          m = m * 10 + (c - 0x30);
+          digits++;
           c = b[++i];
-        } while (c >= 0x30 && c <= 0x39);
+        } while (c >= 0x30 && c <= 0x39 && digits < 15);
+        while (c >= 0x30 && c <= 0x39) {
+          e++;
+          if (c !== 0x30) cut = 1;
+          c = b[++i];
+        }
       } else miss();
       if (c === 0x2e) {
         c = b[++i];
         if (!(c >= 0x30 && c <= 0x39)) miss();
-        do {
-          if (digits < 15) {
-            m = m * 10 + (c - 0x30);
+        // Zeros before the first significant digit only move the exponent.
+        if (m === 0) {
+          while (c === 0x30) {
             e--;
-            if (m > 0) digits++;
-          } else if (c !== 0x30) cut = 1;
+            c = b[++i];
+          }
+        }
+        while (c >= 0x30 && c <= 0x39 && digits < 15) {
+          m = m * 10 + (c - 0x30);
+          e--;
+          digits++;
           c = b[++i];
-        } while (c >= 0x30 && c <= 0x39);
+        }
+        while (c >= 0x30 && c <= 0x39) {
+          if (c !== 0x30) cut = 1;
+          c = b[++i];
+        }
       }
       if (c === 0x65 || c === 0x45) {
         c = b[++i];
@@ -245,15 +291,15 @@ class Reader {
         e += sign * x;
       }
       if (i > end) miss();
-      ends[n] = i;
-      mantissas[n] = negative ? -m : m;
-      exponents[n] = e;
-      dropped[n] = cut;
+      fields[at + END] = i;
+      fields[at + MANTISSA] = negative ? -m : m;
+      fields[at + EXPONENT] = e;
+      fields[at + DROPPED] = cut;
       n++;
       while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i];
       if (i >= end) miss();
       this.i = i + 1;
-      if (c === 0x5d) return new NumberRun(b, starts, ends, mantissas, exponents, dropped, n);
+      if (c === 0x5d) return new NumberRun(b, fields.slice(0, n * FIELDS), n);
       if (c !== 0x2c) miss();
       i++;
     }
@@ -301,7 +347,7 @@ class Reader {
       i++;
     }
     this.i = i + 1;
-    if (plain) return b.toString('latin1', start, i);
+    if (plain) return known(b, start, i) ?? b.toString('latin1', start, i);
     // Escapes or UTF-8: let JSON.parse decode it, exactly as it would have.
     return JSON.parse(b.toString('utf8', start - 1, i + 1)) as string;
   }
@@ -330,9 +376,11 @@ function scaled(mantissa: number, exponent: number): number {
  * correctly (Clinger's fast path), else Number() decides.
  */
 function numberAt(run: NumberRun, k: number): number {
-  const e = run.exponents[k];
-  if (!run.dropped[k] && e >= -22 && e <= 22) return scaled(run.mantissas[k], e);
-  return Number(run.bytes.toString('latin1', run.starts[k], run.ends[k]));
+  const at = k * FIELDS;
+  const f = run.fields;
+  const e = f[at + EXPONENT];
+  if (!f[at + DROPPED] && e >= -22 && e <= 22) return scaled(f[at + MANTISSA], e);
+  return Number(run.bytes.toString('latin1', f[at + START], f[at + END]));
 }
 
 // Margins that cover the one rounding of scaled() with room to spare.
@@ -345,15 +393,17 @@ const ABOVE = 1 + 2 ** -50;
  * give, whatever the dropped digits were. Only near a float32 rounding boundary is Number() needed.
  */
 function float32At(run: NumberRun, k: number): number {
-  const e = run.exponents[k];
+  const at = k * FIELDS;
+  const f = run.fields;
+  const e = f[at + EXPONENT];
   if (e >= -22 && e <= 22) {
-    const m = run.mantissas[k];
-    if (!run.dropped[k]) return Math.fround(scaled(m, e));
+    const m = f[at + MANTISSA];
+    if (!f[at + DROPPED]) return Math.fround(scaled(m, e));
     // Shrinking the magnitude of the near end and growing the far end widens the interval either sign.
     const near = Math.fround(scaled(m, e) * BELOW);
     if (near === Math.fround(scaled(m < 0 ? m - 1 : m + 1, e) * ABOVE)) return near;
   }
-  return Math.fround(Number(run.bytes.toString('latin1', run.starts[k], run.ends[k])));
+  return Math.fround(Number(run.bytes.toString('latin1', f[at + START], f[at + END])));
 }
 
 /** Total numbers in data made of NumberRuns, checking that nesting follows the shape; -1 when it does not. */
