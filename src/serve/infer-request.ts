@@ -82,7 +82,7 @@ export function parseInferRequest(
     throw badRequest(`"inputs" must be a non-empty array; the model expects ${listTensors(signature.inputs)}.`);
   }
 
-  const byName = new Map(signature.inputs.map((s) => [s.name, s]));
+  const byName = inputsByName(signature);
   const inputs: Record<string, TensorValue> = {};
   let binaryOffset = headerEnd;
   let batchSize: number | undefined;
@@ -167,6 +167,17 @@ export function parseInferRequest(
 
   const outputs = readOutputs(header.outputs, signature, binaryDefault === true);
   return { id, parameters, inputs, outputs, batchSize: batchSize ?? 1 };
+}
+
+const inputMaps = new WeakMap<ServedSignature, Map<string, ServedSignature['inputs'][number]>>();
+
+function inputsByName(signature: ServedSignature): Map<string, ServedSignature['inputs'][number]> {
+  let map = inputMaps.get(signature);
+  if (!map) {
+    map = new Map(signature.inputs.map((s) => [s.name, s]));
+    inputMaps.set(signature, map);
+  }
+  return map;
 }
 
 function listTensors(tensors: ServedSignature['inputs']): string {

@@ -51,8 +51,23 @@ function versionSegment(raw: string): string {
 const MODEL_ACTIONS = new Set(['ready', 'config', 'stats', 'infer']);
 const actionKind = { ready: 'model-ready', config: 'model-config', stats: 'model-stats', infer: 'infer' } as const;
 
-/** The route for a request URL, or undefined when no endpoint has that path. */
+/** Routes of URLs seen before: clients ask the same few paths again and again. */
+const seen = new Map<string, Route>();
+const SEEN_LIMIT = 1024;
+
+/** The route for a request URL, or undefined when no endpoint has that path. The route is shared: read it only. */
 export function matchRoute(url: string): Route | undefined {
+  const known = seen.get(url);
+  if (known !== undefined) return known;
+  const route = parseRoute(url);
+  if (route !== undefined) {
+    if (seen.size >= SEEN_LIMIT) seen.clear();
+    seen.set(url, Object.freeze(route));
+  }
+  return route;
+}
+
+function parseRoute(url: string): Route | undefined {
   const q = url.indexOf('?');
   const pathname = q === -1 ? url : url.slice(0, q);
   const parts = pathname.split('/');
