@@ -44,6 +44,9 @@ export class DynamicBatcher {
   ) {}
 
   submit(inputs: Record<string, TensorValue>, rows: number): Promise<Record<string, TensorValue>> {
+    // Idle, nothing queued and no wait to make: run at once, without the queue's bookkeeping.
+    if (!this.busy && this.queue.length === 0 && (this.delayMicroseconds < 1000 || rows >= this.maxBatchSize))
+      return this.runAlone(inputs, rows);
     return new Promise((resolve, reject) => {
       this.queue.push({ inputs, rows, key: undefined, enqueued: nowNs(), resolve, reject });
       if (this.busy) return;
@@ -52,6 +55,21 @@ export class DynamicBatcher {
       if (this.delayMicroseconds < 1000 || this.queuedRows() >= this.maxBatchSize) this.flush();
       else this.scheduled ??= setTimeout(() => this.flush(), this.delayMicroseconds / 1000);
     });
+  }
+
+  private async runAlone(inputs: Record<string, TensorValue>, rows: number): Promise<Record<string, TensorValue>> {
+    this.busy = true;
+    this.stats.queued(0);
+    try {
+      const start = nowNs();
+      const outputs = await this.runModel(inputs);
+      this.stats.execution(rows, 0, nowNs() - start, 0);
+      return outputs;
+    } finally {
+      // Requests that arrived meanwhile run next, before this one is answered.
+      this.busy = false;
+      if (this.queue.length > 0) this.flush();
+    }
   }
 
   private queuedRows(): number {

@@ -59,12 +59,19 @@ export class ServedVersion {
   }
 
   /** Runs one request: through the batcher when the config asks for dynamic batching, else on its own. */
-  async infer(
+  infer(
     inputs: Record<string, TensorValue>,
     rows: number,
     outputNames: string[],
   ): Promise<Record<string, TensorValue>> {
-    if (this.batcher) return this.batcher.submit(inputs, rows);
+    return this.batcher ? this.batcher.submit(inputs, rows) : this.runAlone(inputs, rows, outputNames);
+  }
+
+  private async runAlone(
+    inputs: Record<string, TensorValue>,
+    rows: number,
+    outputNames: string[],
+  ): Promise<Record<string, TensorValue>> {
     this.stats.queued(0);
     const start = nowNs();
     const outputs = await this.session.run(
