@@ -158,7 +158,7 @@ async function infer(
       request.id,
       request.outputs.map((o) => ({ name: o.name, tensor: outputs[o.name], binary: o.binary })),
     );
-    res.writeHead(200, { ...encoded.headers, 'Content-Length': Buffer.byteLength(encoded.body) });
+    res.writeHead(200, encoded.headers);
     res.end(encoded.body);
     ok = true;
   } catch (error) {

@@ -10,7 +10,8 @@ export interface ResponseOutput {
 
 export interface EncodedResponse {
   body: Buffer | string;
-  headers: Record<string, string>;
+  /** Content-Type, Content-Length and, with binary outputs, Inference-Header-Content-Length. */
+  headers: Record<string, string | number>;
 }
 
 function floatList(data: ArrayLike<number>): string {
@@ -77,10 +78,21 @@ export function encodeInferResponse(
     }
   }
   const json = head + parts.join(',') + ']}';
-  if (binaries.length === 0) return { body: json, headers: { 'Content-Type': 'application/json' } };
-  const header = Buffer.from(json, 'utf8');
+  const headerLength = Buffer.byteLength(json);
+  if (binaries.length === 0)
+    return { body: json, headers: { 'Content-Type': 'application/json', 'Content-Length': headerLength } };
+  // The JSON header and the tensors in one buffer, written to the socket with the HTTP head in one go.
+  let length = headerLength;
+  for (const bytes of binaries) length += bytes.length;
+  const body = Buffer.allocUnsafe(length);
+  let at = body.write(json, 0, 'utf8');
+  for (const bytes of binaries) at += bytes.copy(body, at);
   return {
-    body: Buffer.concat([header, ...binaries]),
-    headers: { 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(header.length) },
+    body,
+    headers: {
+      'Content-Type': 'application/octet-stream',
+      'Inference-Header-Content-Length': headerLength,
+      'Content-Length': length,
+    },
   };
 }
