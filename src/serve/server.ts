@@ -113,29 +113,36 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     isReady: () => ready && !closing,
   };
 
+  // One listener function for every response rather than a new closure per request.
+  const answeredOne = () => {
+    inFlight--;
+    answered++;
+    if (closing) setImmediate(() => server.closeIdleConnections());
+    if (inFlight === 0) idle?.();
+  };
+
   const server: Server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
     inFlight++;
     if (closing) res.setHeader('Connection', 'close');
-    res.on('close', () => {
-      inFlight--;
-      answered++;
-      if (closing) setImmediate(() => server.closeIdleConnections());
-      if (inFlight === 0) idle?.();
-    });
-    dispatch(req, res).catch((error: unknown) => fail(req, res, error));
+    res.on('close', answeredOne);
+    void dispatch(req, res);
   });
 
   async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const route = matchRoute(req.url ?? '/');
-    if (!route) throw new HttpError(404, `No endpoint ${req.method} ${req.url?.split('?')[0]}.`);
-    const methods = METHODS[route.kind];
-    if (!methods.includes(req.method ?? '')) {
-      const error = new HttpError(405, `${req.url?.split('?')[0]} answers ${methods.join(', ')}, not ${req.method}.`);
-      error.details = {};
-      res.setHeader('Allow', methods.join(', '));
-      throw error;
+    try {
+      const route = matchRoute(req.url ?? '/');
+      if (!route) throw new HttpError(404, `No endpoint ${req.method} ${req.url?.split('?')[0]}.`);
+      const methods = METHODS[route.kind];
+      if (!methods.includes(req.method ?? '')) {
+        const error = new HttpError(405, `${req.url?.split('?')[0]} answers ${methods.join(', ')}, not ${req.method}.`);
+        error.details = {};
+        res.setHeader('Allow', methods.join(', '));
+        throw error;
+      }
+      await handle(ctx, route, req, res);
+    } catch (error) {
+      fail(req, res, error);
     }
-    await handle(ctx, route, req, res);
   }
 
   function fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
