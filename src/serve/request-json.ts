@@ -235,18 +235,25 @@ class Reader {
         negative = true;
         c = b[++i];
       }
-      let m = 0;
+      // The first 15 significant digits as two int32 parts (9 + up to 6 digits: short dependency chains),
+      // the digits beyond them only checked for being zero; each stage has its own loop.
+      let hi = 0;
+      let lo = 0;
       let digits = 0;
       let e = 0;
       let cut = 0;
-      // Separate loops for the first 15 significant digits and the rest keep the per-byte work small.
       if (c === 0x30) c = b[++i];
       else if (c >= 0x31 && c <= 0x39) {
         do {
-          m = m * 10 + (c - 0x30);
+          hi = (hi * 10 + (c - 0x30)) | 0;
           digits++;
           c = b[++i];
-        } while (c >= 0x30 && c <= 0x39 && digits < 15);
+        } while (c >= 0x30 && c <= 0x39 && digits < 9);
+        while (c >= 0x30 && c <= 0x39 && digits < 15) {
+          lo = (lo * 10 + (c - 0x30)) | 0;
+          digits++;
+          c = b[++i];
+        }
         while (c >= 0x30 && c <= 0x39) {
           e++;
           if (c !== 0x30) cut = 1;
@@ -257,14 +264,20 @@ class Reader {
         c = b[++i];
         if (!(c >= 0x30 && c <= 0x39)) miss();
         // Zeros before the first significant digit only move the exponent.
-        if (m === 0) {
+        if (digits === 0) {
           while (c === 0x30) {
             e--;
             c = b[++i];
           }
         }
+        while (c >= 0x30 && c <= 0x39 && digits < 9) {
+          hi = (hi * 10 + (c - 0x30)) | 0;
+          e--;
+          digits++;
+          c = b[++i];
+        }
         while (c >= 0x30 && c <= 0x39 && digits < 15) {
-          m = m * 10 + (c - 0x30);
+          lo = (lo * 10 + (c - 0x30)) | 0;
           e--;
           digits++;
           c = b[++i];
@@ -274,6 +287,7 @@ class Reader {
           c = b[++i];
         }
       }
+      const m = digits > 9 ? hi * POW10[digits - 9] + lo : hi;
       if (c === 0x65 || c === 0x45) {
         c = b[++i];
         let sign = 1;
