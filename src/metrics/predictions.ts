@@ -132,14 +132,16 @@ export function readClassBatch(
     for (let r = 0; r < rows; r++) {
       const base = r * width;
       let sum = 0;
+      let max = -Infinity;
       let distribution = true;
       for (let j = 0; j < width; j++) {
         const p = data[base + j];
         probabilities[base + j] = p;
         sum += p;
+        if (p > max) max = p;
         if (!(p >= 0 && p <= 1)) distribution = false;
       }
-      if (!distribution || Math.abs(sum - 1) > 1e-3) softmax(probabilities, base, width);
+      if (!distribution || Math.abs(sum - 1) > 1e-3) softmax(probabilities, base, width, max);
     }
     out.probabilities = probabilities;
     out.width = width;
@@ -163,16 +165,16 @@ export function readClassBatch(
   return out;
 }
 
-function softmax(values: Float64Array, base: number, width: number): void {
-  let max = -Infinity;
-  for (let j = 0; j < width; j++) max = Math.max(max, values[base + j]);
+/** Softmax of one row in place, given its maximum (subtracted first, so that exp cannot overflow). */
+function softmax(values: Float64Array, base: number, width: number, max: number): void {
   let sum = 0;
   for (let j = 0; j < width; j++) {
     const e = Math.exp(values[base + j] - max);
     values[base + j] = e;
     sum += e;
   }
-  for (let j = 0; j < width; j++) values[base + j] /= sum;
+  const scale = 1 / sum;
+  for (let j = 0; j < width; j++) values[base + j] *= scale;
 }
 
 /** One regression value per row. */
