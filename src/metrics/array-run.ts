@@ -25,6 +25,9 @@ class RowChunk {
   }
 }
 
+/** The most a sharded run reads at once to pick its rows from. */
+const MAX_SHARD_READ_BYTES = 64 << 20;
+
 export async function runArrays(
   options: RunOptions,
   candidate: LoadedModel,
@@ -75,10 +78,14 @@ export async function runArrays(
     const { evaluation, latency, progress } = scorer.ctx;
     const plan = scorer.ctx.plan!;
 
-    // A shard reads every row and keeps its own (row index mod count), so a read spans count batches.
-    const stride = shard?.count ?? 1;
-    const chunkRows = batchSize * stride;
+    // A shard reads every row and keeps its own (row index mod count), so a read spans count batches,
+    // up to a size that keeps memory small however many shards there are.
     const used = [...new Set([...inputs.map((i) => i.array), label, ...(id ? [id] : []), ...slices])];
+    const rowBytes = used.reduce((n, a) => n + a.rowBytes, 0);
+    const chunkRows = Math.max(
+      batchSize,
+      Math.min(batchSize * (shard?.count ?? 1), Math.floor(MAX_SHARD_READ_BYTES / Math.max(1, rowBytes))),
+    );
     const chunks = [new RowChunk(used, chunkRows), new RowChunk(used, chunkRows)];
     const feeder = new ArrayFeeds(inputs, chunkRows);
     let next = 0;
