@@ -1,11 +1,13 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { npyHeader } from '../../src/fixtures/npy.js';
 import { silentLogger } from '../../src/log.js';
 import type { EvaluateReport } from '../../src/report/evaluate-report.js';
 import { evaluate, type EvaluateOptions } from '../../src/steps/evaluate.js';
 import { comparable, evaluationError } from '../support/evaluate-run.js';
+import { identityModel, writeModel } from '../support/onnx-models.js';
 import { validate } from '../../src/steps/validate.js';
 
 // numpy's own files (test/data/npy/make.py) holding the same held-out rows as fixtures/data.
@@ -138,6 +140,29 @@ describe('evaluate on numpy arrays', () => {
 
     const empty = await failure({ model: `${models}/iris-v1`, fixtures: `${npy}/empty.npy` });
     expect(empty.code).toBe('FIXTURE_INVALID');
+  });
+
+  it('converts arrays to the datatype of the input, and refuses values the input cannot hold', async () => {
+    const model = join(dir, 'int-identity.onnx');
+    await writeModel(model, identityModel({ dtype: 'INT64', shape: ['batch', 1] }));
+    const arrays = async (name: string, x: number[]) => {
+      const folder = join(dir, name);
+      await mkdir(folder, { recursive: true });
+      await writeFile(
+        join(folder, 'X.npy'),
+        Buffer.concat([npyHeader('<f8', [x.length, 1]), Buffer.from(new Float64Array(x).buffer)]),
+      );
+      const labels = new BigInt64Array([2n, 0n, 1n, 2n]);
+      await writeFile(join(folder, 'label.npy'), Buffer.concat([npyHeader('<i8', [4]), Buffer.from(labels.buffer)]));
+      return folder;
+    };
+    // float64 values 2.0, 0.0, 1.0 become the int64 classes the identity gives back; 1.9 truncates to 1.
+    const result = await evaluate({ model, fixtures: await arrays('floats', [2, 0, 1, 1.9]) }, silentLogger);
+    expect(result.report.task).toBe('classification');
+    expect(result.report.metrics.accuracy).toBe(0.75);
+    const nan = await failure({ model, fixtures: await arrays('nan', [2, 0, NaN, 1]) });
+    expect(nan.code).toBe('FIXTURE_INVALID');
+    expect(nan.message).toMatch(/X\.npy holds NaN, which no integer stands for/);
   });
 
   it('gives the smoke run of validate its first rows', async () => {
