@@ -1,13 +1,15 @@
 /**
- * Evaluation throughput and memory. Throughput: `evaluate()` over 100,000 generated JSONL rows (read,
- * parsed, batched, run, scored) against raw onnxruntime-node running pre-built tensors of the same
- * model at its best batch size, in the same run: the ratio is what evaluation costs on top of
- * inference. Memory: peak RSS of the CLI evaluating 1,000,000 rows with a baseline model (a paired
+ * Evaluation throughput and memory. Throughput: `evaluate()` over 100,000 generated rows (read,
+ * batched, run, scored), as numpy arrays and as JSONL, against raw onnxruntime-node running pre-built
+ * tensors of the same model at its best batch size, in the same run: the ratio is what evaluation costs
+ * on top of inference. JSONL rows must be parsed first, which costs more than inference for these
+ * models, so JSONL is also measured against a baseline that parses the same file. Memory: peak RSS of the CLI evaluating 1,000,000 rows with a baseline model (a paired
  * run, the heavier one) in a child process, against the 300 MB budget.
  */
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { npyHeader } from '../../src/fixtures/npy.js';
 import { silentLogger } from '../../src/log.js';
 import { evaluate } from '../../src/steps/evaluate.js';
 import { defineCase, type BenchContext } from '../harness.js';
@@ -60,6 +62,45 @@ function mnistRow(random: () => number) {
   };
 }
 
+/**
+ * The same kind of rows as numpy arrays, as a data scientist saves them (np.save): `<input>.npy` float32
+ * [rows, width] and `label.npy` int64 [rows] of class indexes.
+ */
+function writeArrays(
+  dir: string,
+  input: string,
+  rows: number,
+  width: number,
+  row: (i: number, out: Float32Array) => number,
+) {
+  mkdirSync(dir, { recursive: true });
+  const features = new Float32Array(rows * width);
+  const labels = new BigInt64Array(rows);
+  for (let i = 0; i < rows; i++) labels[i] = BigInt(row(i, features.subarray(i * width, (i + 1) * width)));
+  writeFileSync(
+    join(dir, `${input}.npy`),
+    Buffer.concat([npyHeader('<f4', [rows, width]), Buffer.from(features.buffer)]),
+  );
+  writeFileSync(join(dir, 'label.npy'), Buffer.concat([npyHeader('<i8', [rows]), Buffer.from(labels.buffer)]));
+}
+
+function irisArrayRow(random: () => number) {
+  return (_: number, out: Float32Array) => {
+    out[0] = 4.3 + random() * 3.6;
+    out[1] = 2 + random() * 2.4;
+    out[2] = 1 + random() * 5.9;
+    out[3] = 0.1 + random() * 2.4;
+    return out[2] < 2.5 ? 0 : out[2] < 5 ? 1 : 2;
+  };
+}
+
+function mnistArrayRow(random: () => number) {
+  return (_: number, out: Float32Array) => {
+    for (let p = 0; p < out.length; p++) out[p] = random() < 0.8 ? 0 : Math.floor(random() * 256);
+    return Math.floor(random() * 10);
+  };
+}
+
 async function bestRawThroughput(model: string, rows: number): Promise<{ batch: number; rowsPerSecond: number }> {
   let best = { batch: 0, rowsPerSecond: 0 };
   for (const batch of RAW_BATCHES) {
@@ -81,32 +122,46 @@ export async function cases(ctx: BenchContext) {
   const mlpLabel = `mlp-${[mlpShape.inputSize, ...mlpShape.hiddenSizes, mlpShape.outputSize].join('-')}`;
   const missing = existsSync(iris) ? undefined : `${iris} is missing (npm run fixtures)`;
 
-  const throughput = (label: string, prepare: () => Promise<{ model: string; fixtures: string }>) => [
-    defineCase<{ model: string; fixtures: string; batch: number }>({
-      name: `evaluate/throughput/${label}/${rows}-rows`,
+  const evaluateRowsPerSecond = async ({ model, fixtures }: { model: string; fixtures: string }) => {
+    const started = performance.now();
+    const result = await evaluate({ model, fixtures, progressIntervalMs: 0 }, silentLogger);
+    return result.report.rows / ((performance.now() - started) / 1000);
+  };
+
+  type Prepared = { model: string; fixtures: string; batch: number };
+  const prepareWithBestBatch =
+    (label: string, prepare: () => Promise<{ model: string; fixtures: string }>) => async () => {
+      const prepared = await prepare();
+      const best = await bestRawThroughput(prepared.model, rows);
+      ctx.log(
+        `${label}: raw onnxruntime-node is fastest at batch ${best.batch} (${Math.round(best.rowsPerSecond)} rows/s)`,
+      );
+      return { ...prepared, batch: best.batch };
+    };
+
+  /** evaluate() against raw onnxruntime-node on a pre-built tensor: what evaluation costs on top of inference. */
+  const againstRaw = (name: string, label: string, prepare: () => Promise<{ model: string; fixtures: string }>) =>
+    defineCase<Prepared>({
+      name,
       unit: 'rows/s',
       better: 'higher',
       target: 0.85,
       baselineLabel: 'raw onnxruntime-node session.run on a pre-built tensor, at its best batch size',
       skip: missing,
-      setup: async () => {
-        const prepared = await prepare();
-        const best = await bestRawThroughput(prepared.model, rows);
-        ctx.log(
-          `${label}: raw onnxruntime-node is fastest at batch ${best.batch} (${Math.round(best.rowsPerSecond)} rows/s)`,
-        );
-        return { ...prepared, batch: best.batch };
-      },
-      project: async ({ model, fixtures }) => {
-        const started = performance.now();
-        const result = await evaluate({ model, fixtures, progressIntervalMs: 0 }, silentLogger);
-        return result.report.rows / ((performance.now() - started) / 1000);
-      },
+      setup: prepareWithBestBatch(label, prepare),
+      project: evaluateRowsPerSecond,
       baseline: async ({ model, batch }) => (await measureRawOrtThroughput(model, batch, rows)).rowsPerSecond,
       teardown: () => releaseRawSessions(),
-    }),
+    });
+
+  // Rows that are already tensors (numpy arrays), and rows that must be parsed first (JSONL).
+  const arrays = (label: string, prepare: () => Promise<{ model: string; fixtures: string }>) =>
+    againstRaw(`evaluate/throughput-npy/${label}/${rows}-rows`, label, prepare);
+
+  const throughput = (label: string, prepare: () => Promise<{ model: string; fixtures: string }>) => [
+    againstRaw(`evaluate/throughput/${label}/${rows}-rows`, label, prepare),
     // The same target against a baseline that also reads the rows: what evaluation adds beyond parsing.
-    defineCase<{ model: string; fixtures: string; batch: number }>({
+    defineCase<Prepared>({
       name: `evaluate/throughput-vs-parsed-rows/${label}/${rows}-rows`,
       unit: 'rows/s',
       better: 'higher',
@@ -114,31 +169,38 @@ export async function cases(ctx: BenchContext) {
       baselineLabel:
         'readline + JSON.parse of the same JSONL into batch tensors + raw session.run at its best batch size',
       skip: missing,
-      setup: async () => {
-        const prepared = await prepare();
-        const best = await bestRawThroughput(prepared.model, rows);
-        return { ...prepared, batch: best.batch };
-      },
-      project: async ({ model, fixtures }) => {
-        const started = performance.now();
-        const result = await evaluate({ model, fixtures, progressIntervalMs: 0 }, silentLogger);
-        return result.report.rows / ((performance.now() - started) / 1000);
-      },
+      setup: prepareWithBestBatch(label, prepare),
+      project: evaluateRowsPerSecond,
       baseline: async ({ model, fixtures, batch }) =>
         (await measureJsonlOrtThroughput(model, fixtures, batch)).rowsPerSecond,
       teardown: () => releaseRawSessions(),
     }),
   ];
 
+  const mlpModel = async () => {
+    const model = join(ctx.tmpDir, `${mlpLabel}.onnx`);
+    if (!existsSync(model)) await writeMlpModel(model, mlpShape);
+    return model;
+  };
+
   return [
+    arrays('iris-v1', async () => {
+      const fixtures = join(ctx.tmpDir, `iris-${rows}-npy`);
+      writeArrays(fixtures, 'features', rows, 4, irisArrayRow(lcg(1)));
+      return { model: iris, fixtures };
+    }),
+    arrays(mlpLabel, async () => {
+      const fixtures = join(ctx.tmpDir, `mnist-${rows}-npy`);
+      writeArrays(fixtures, 'input', rows, 784, mnistArrayRow(lcg(2)));
+      return { model: await mlpModel(), fixtures };
+    }),
     ...throughput('iris-v1', async () => {
       const fixtures = join(ctx.tmpDir, `iris-${rows}.jsonl`);
       await writeRows(fixtures, rows, irisRow(lcg(1)));
       return { model: iris, fixtures };
     }),
     ...throughput(mlpLabel, async () => {
-      const model = join(ctx.tmpDir, `${mlpLabel}.onnx`);
-      await writeMlpModel(model, mlpShape);
+      const model = await mlpModel();
       const fixtures = join(ctx.tmpDir, `mnist-${rows}.jsonl`);
       await writeRows(fixtures, rows, mnistRow(lcg(2)));
       return { model, fixtures };

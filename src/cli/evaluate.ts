@@ -7,7 +7,7 @@ import { parseCommandArgs, terminalLogger, type CliCommand } from './command.js'
 const help = `Usage: modelship evaluate [<model>] --fixtures <file|folder> [options]
        modelship evaluate --merge <shard report> <shard report> ... [--report out.json]
 
-Metrics of an ONNX model on fixtures (JSONL, CSV, or a folder of ONNX test data sets), compared with a
+Metrics of an ONNX model on fixtures (JSONL, CSV, numpy .npz/.npy, or ONNX test data sets), compared with a
 baseline, with a verdict per metric. Exits 1 when a metric fails its threshold.
 
 Options:
@@ -19,7 +19,7 @@ Options:
   --config <modelship.yml>   read the model, fixtures and thresholds from the config ...
   --model-name <name>        ... for this model
   --slice-by <field>         per-slice metrics (repeat, or comma-separated)
-  --label-field <name>       field or column of the true label (default label)
+  --label-field <name>       field, column or array of the true label (default label)
   --id-field <name>          field or column of the row id (default id)
   --batch-size <n>           rows per inference run (default: automatic)
   --shard <i> --shards <n>   evaluate rows i, i+n, i+2n, ... and write a shard report

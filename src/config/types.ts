@@ -43,7 +43,7 @@ export interface SignatureEntry {
 export interface FixturesEntry {
   /** A JSONL or CSV file, or a folder of ONNX test_data_set_N folders. */
   path: string;
-  format?: 'jsonl' | 'csv' | 'onnx';
+  format?: 'jsonl' | 'csv' | 'npy' | 'onnx';
   /** Input name -> the field holding the whole tensor, or the columns that form it, in order. */
   inputs?: Record<string, string | string[]>;
   label?: string;

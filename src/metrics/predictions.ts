@@ -4,6 +4,7 @@
  * regression value.
  */
 import { ModelshipError } from '../errors.js';
+import { int64ToNumbers } from '../runtime/convert.js';
 import type { Signature, TensorSignature, TensorValue } from '../runtime/tensor.js';
 import type { Task } from './evaluation.js';
 import type { LabelSpace } from './labels.js';
@@ -132,21 +133,27 @@ export function readClassBatch(
     for (let r = 0; r < rows; r++) {
       const base = r * width;
       let sum = 0;
+      let max = -Infinity;
       let distribution = true;
       for (let j = 0; j < width; j++) {
         const p = data[base + j];
-        probabilities[base + j] = p;
         sum += p;
+        if (p > max) max = p;
         if (!(p >= 0 && p <= 1)) distribution = false;
       }
-      if (!distribution || Math.abs(sum - 1) > 1e-3) softmax(probabilities, base, width);
+      if (distribution && Math.abs(sum - 1) <= 1e-3) {
+        for (let j = 0; j < width; j++) probabilities[base + j] = data[base + j];
+      } else {
+        softmax(data, probabilities, base, width, max);
+      }
     }
     out.probabilities = probabilities;
     out.width = width;
     for (let k = labels.size; k < width; k++) labels.idOfIndex(k);
   }
   if (plan.label) {
-    const data = outputs[plan.label.name].data;
+    const raw = outputs[plan.label.name].data;
+    const data = raw instanceof BigInt64Array || raw instanceof BigUint64Array ? int64ToNumbers(raw) : raw;
     const stride = rows > 0 ? data.length / rows : 1;
     for (let r = 0; r < rows; r++) {
       const v = data[r * stride];
@@ -163,16 +170,16 @@ export function readClassBatch(
   return out;
 }
 
-function softmax(values: Float64Array, base: number, width: number): void {
-  let max = -Infinity;
-  for (let j = 0; j < width; j++) max = Math.max(max, values[base + j]);
+/** Softmax of one row of scores into `out`, given the row's maximum (subtracted first, so exp cannot overflow). */
+function softmax(scores: ArrayLike<number>, out: Float64Array, base: number, width: number, max: number): void {
   let sum = 0;
   for (let j = 0; j < width; j++) {
-    const e = Math.exp(values[base + j] - max);
-    values[base + j] = e;
+    const e = Math.exp(scores[base + j] - max);
+    out[base + j] = e;
     sum += e;
   }
-  for (let j = 0; j < width; j++) values[base + j] /= sum;
+  const scale = 1 / sum;
+  for (let j = 0; j < width; j++) out[base + j] *= scale;
 }
 
 /** One regression value per row. */

@@ -76,9 +76,12 @@ export async function readEvaluateReport(path: string): Promise<EvaluateReport> 
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new ModelshipError('REPORT_INVALID', `${path} is not valid JSON: ${(error as Error).message}.`, undefined, {
-      file: path,
-    });
+    throw new ModelshipError(
+      'REPORT_INVALID',
+      `The evaluate report ${path} is not JSON: ${(error as Error).message}.`,
+      'Pass the JSON report the evaluate step wrote, not its markdown summary.',
+      { file: path },
+    );
   }
   const report = parsed as Partial<EvaluateReport>;
   if (report?.schema !== EVALUATE_REPORT_SCHEMA || typeof report.metrics !== 'object' || report.metrics === null) {

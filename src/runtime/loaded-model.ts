@@ -21,7 +21,8 @@ export interface LoadedModel {
 
 export async function loadModel(path: string, log: Logger): Promise<LoadedModel> {
   const { model, path: file } = await readModelFile(path);
-  const [digest, session] = await Promise.all([digestModel(file), openSession(file, { log })]);
+  // Evaluation reads and scores rows between runs: threads spinning for the next run would slow that down.
+  const [digest, session] = await Promise.all([digestModel(file), openSession(file, { log, spinWait: false })]);
   const labels = labelsFromMetadata(model.metadataProps);
   return { path, file, digest, signature: signatureOf(model), ...(labels ? { labels } : {}), session };
 }

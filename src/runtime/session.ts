@@ -18,6 +18,12 @@ export interface SessionOptions {
   intraOpThreads?: number;
   /** Threads across independent operators. */
   interOpThreads?: number;
+  /**
+   * Whether onnxruntime's worker threads spin after a run, waiting for the next (its default), or sleep.
+   * Spinning wins when runs come back to back; when JavaScript works between runs, spinning threads take
+   * the cores it needs.
+   */
+  spinWait?: boolean;
   log?: Logger;
 }
 
@@ -59,6 +65,9 @@ export async function openSession(source: string | Uint8Array, options: SessionO
       );
     }
     sessionOptions[key] = value;
+  }
+  if (options.spinWait === false) {
+    sessionOptions.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
   }
   let session: InferenceSession;
   try {

@@ -5,6 +5,8 @@
  */
 import { ModelshipError } from '../errors.js';
 import { DEFAULT_FIELDS, readRows } from '../fixtures/rows.js';
+import { openNpyFixture } from '../fixtures/npy.js';
+import { ArrayFeeds, planInputArrays } from '../fixtures/npy-rows.js';
 import { detectFixtureFormat, readTestCases, type TestCase } from '../fixtures/test-data.js';
 import { numberToFloat16, TYPED_ARRAYS } from '../runtime/convert.js';
 import { RowBatchBuilder } from '../runtime/row-batches.js';
@@ -105,6 +107,7 @@ export async function fixtureFeeds(source: FixtureSource, inputs: readonly Tenso
     });
     return feeds;
   }
+  if (format === 'npy') return arrayFeeds(source, inputs);
   // Rows go straight into one batch (one row for a model without a batch dimension), as evaluate feeds them.
   const builder = new RowBatchBuilder({ inputs: [...inputs], outputs: [] }, SMOKE_ROWS);
   const batches = readRows({
@@ -130,6 +133,24 @@ export async function fixtureFeeds(source: FixtureSource, inputs: readonly Tenso
     throw new ModelshipError('SMOKE_INPUTS', `${source.path} has no rows.`, 'Give the smoke run at least one row.');
   }
   return builder.feeds();
+}
+
+/** The first rows of numpy arrays, as evaluate feeds them. */
+async function arrayFeeds(source: FixtureSource, inputs: readonly TensorSignature[]): Promise<Feeds> {
+  const fixture = await openNpyFixture(source.path);
+  try {
+    const fields = { ...DEFAULT_FIELDS, ...source.fields };
+    const planned = planInputArrays(fixture, inputs, fields, source.inputs);
+    const rows = Math.min(planned[0]?.batched ? SMOKE_ROWS : 1, fixture.rows);
+    if (rows === 0) {
+      throw new ModelshipError('SMOKE_INPUTS', `${source.path} has no rows.`, 'Give the smoke run at least one row.');
+    }
+    const bytes = new Map(planned.map(({ array }) => [array, new Uint8Array(rows * array.rowBytes)]));
+    for (const [array, buffer] of bytes) await array.readRows(buffer, rows);
+    return new ArrayFeeds(planned, rows).feeds((array) => bytes.get(array)!, rows);
+  } finally {
+    await fixture.close();
+  }
 }
 
 /** The first row of each feed whose batch dimension is variable, for latency runs that time one request. */

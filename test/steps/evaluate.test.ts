@@ -2,10 +2,10 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModelshipError } from '../../src/errors.js';
 import { memoryLogger, silentLogger } from '../../src/log.js';
 import type { EvaluateReport } from '../../src/report/evaluate-report.js';
 import { evaluate, type EvaluateOptions } from '../../src/steps/evaluate.js';
+import { comparable, evaluationError } from '../support/evaluate-run.js';
 
 const models = 'fixtures/models';
 const iris = { jsonl: 'fixtures/data/iris/heldout.jsonl', csv: 'fixtures/data/iris/heldout.csv' };
@@ -19,20 +19,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function failure(options: EvaluateOptions): Promise<ModelshipError> {
-  try {
-    await evaluate(options, silentLogger);
-  } catch (error) {
-    return error as ModelshipError;
-  }
-  throw new Error('BAD CALL - expected the evaluation to throw');
-}
-
-/** A report without what depends on timing or on where it ran. */
-const comparable = (r: EvaluateReport) => {
-  const { latency: _latency, shard: _shard, state: _state, ...rest } = r;
-  return rest;
-};
+const failure = evaluationError;
 
 describe('evaluate against a baseline model', () => {
   it('passes iris-v2 against iris-v1 and writes the report', async () => {

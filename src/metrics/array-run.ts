@@ -1,0 +1,160 @@
+/**
+ * Evaluation over numpy arrays (a folder of .npy files or an .npz archive, one array per field): each
+ * batch of rows is read from the arrays straight into the input tensors, with no parsing and no copy
+ * when an array already has its input's datatype, and the next batch is read while the models run on
+ * this one.
+ */
+import { ModelshipError } from '../errors.js';
+import { openNpyFixture, type NpyArray } from '../fixtures/npy.js';
+import { ArrayFeeds, arrayFixtureError, fieldArray, planInputArrays, plainValues } from '../fixtures/npy-rows.js';
+import type { Logger } from '../log.js';
+import type { LoadedModel } from '../runtime/loaded-model.js';
+import { autoBatchSize, hasBatchDimension } from '../runtime/row-batches.js';
+import { createScorer, type RunOptions, type RunResult } from './fixture-run.js';
+
+/** The rows of one read: the bytes of every array in use, and where they start in the file. */
+class RowChunk {
+  readonly bytes = new Map<NpyArray, Uint8Array>();
+  rows = 0;
+  /** File row index of each row in the chunk (rows of other shards already dropped). */
+  readonly index: number[] = [];
+
+  constructor(arrays: NpyArray[], capacity: number) {
+    // Each array's own ArrayBuffer: aligned for any element size, so a typed view needs no copy.
+    for (const a of arrays) this.bytes.set(a, new Uint8Array(Math.max(1, capacity * a.rowBytes)));
+  }
+}
+
+/** The most a sharded run reads at once to pick its rows from. */
+const MAX_SHARD_READ_BYTES = 64 << 20;
+
+export async function runArrays(
+  options: RunOptions,
+  candidate: LoadedModel,
+  baseline: LoadedModel | undefined,
+  log: Logger,
+): Promise<RunResult> {
+  const { task, fixtures: file, fields, shard } = options;
+  if (task === 'golden') {
+    throw new ModelshipError(
+      'FIXTURE_INVALID',
+      'A golden check compares expected outputs, which numpy fixtures do not carry.',
+      'Use ONNX test data sets (test_data_set_N folders) or JSONL rows with "outputs" for golden checks.',
+      { file },
+    );
+  }
+  const fixture = await openNpyFixture(file);
+  let reading: Promise<RowChunk> | undefined;
+  try {
+    const total = fixture.rows;
+    if (total === 0) {
+      throw arrayFixtureError(`${file} has no rows.`, 'The first axis of every array counts the rows.', fixture);
+    }
+    const signature = candidate.session.signature;
+    const inputs = planInputArrays(fixture, signature.inputs, fields, options.mapping);
+    const label = fieldArray(fixture, fields.label, 'label');
+    if (!label) {
+      throw arrayFixtureError(
+        `${file} has no '${fields.label}' array of true labels.`,
+        `Save the labels as ${fields.label}.npy (or np.savez(..., ${fields.label}=y)), or name their array in modelship.yml (fixtures.label).`,
+        fixture,
+      );
+    }
+    const id = fieldArray(fixture, fields.id, 'id');
+    const slices = fields.slices.map((name) => {
+      const array = fieldArray(fixture, name, 'slice');
+      if (!array)
+        throw arrayFixtureError(
+          `${file} has no '${name}' array to slice by.`,
+          'Save one value per row for each slice field.',
+          fixture,
+        );
+      return array;
+    });
+
+    const batched = hasBatchDimension(signature);
+    const batchSize = batched ? Math.max(1, Math.floor(options.batchSize ?? autoBatchSize(signature))) : 1;
+    const scorer = createScorer(options, candidate, baseline, log, 'Row');
+    const { evaluation, latency, progress } = scorer.ctx;
+    const plan = scorer.ctx.plan!;
+
+    // A shard reads every row and keeps its own (row index mod count), so a read spans count batches,
+    // up to a size that keeps memory small however many shards there are.
+    const used = [...new Set([...inputs.map((i) => i.array), label, ...(id ? [id] : []), ...slices])];
+    const rowBytes = used.reduce((n, a) => n + a.rowBytes, 0);
+    const chunkRows = Math.max(
+      batchSize,
+      Math.min(batchSize * (shard?.count ?? 1), Math.floor(MAX_SHARD_READ_BYTES / Math.max(1, rowBytes))),
+    );
+    const chunks = [new RowChunk(used, chunkRows), new RowChunk(used, chunkRows)];
+    const feeder = new ArrayFeeds(inputs, chunkRows);
+    let next = 0;
+    const read = async (chunk: RowChunk): Promise<RowChunk> => {
+      const start = next;
+      const rows = Math.min(chunkRows, total - start);
+      next += rows;
+      await Promise.all(used.map((a) => a.readRows(chunk.bytes.get(a)!, rows)));
+      chunk.index.length = 0;
+      if (!shard) {
+        for (let r = 0; r < rows; r++) chunk.index.push(start + r);
+        chunk.rows = rows;
+        return chunk;
+      }
+      // Keep this shard's rows, moved to the front of each array's bytes.
+      let kept = 0;
+      for (let r = 0; r < rows; r++) {
+        if ((start + r) % shard.count !== shard.index) continue;
+        for (const a of used) {
+          const bytes = chunk.bytes.get(a)!;
+          if (kept !== r) bytes.copyWithin(kept * a.rowBytes, r * a.rowBytes, (r + 1) * a.rowBytes);
+        }
+        chunk.index.push(start + r);
+        kept++;
+      }
+      chunk.rows = kept;
+      return chunk;
+    };
+
+    const NO_SLICES: ReadonlyArray<string | undefined> = [];
+    let turn = 0;
+    reading = read(chunks[turn]);
+    while (reading) {
+      const chunk = await reading;
+      turn ^= 1;
+      reading = next < total ? read(chunks[turn]) : undefined;
+      // A failed read surfaces when it is awaited; until then it must not count as unhandled.
+      reading?.catch(() => undefined);
+      const rows = chunk.rows;
+      if (rows === 0) continue;
+      const labelValues = plainValues(label, chunk.bytes.get(label)!, rows);
+      const idValues = id ? plainValues(id, chunk.bytes.get(id)!, rows) : undefined;
+      const sliceValues = slices.map((s) => plainValues(s, chunk.bytes.get(s)!, rows));
+      for (let r = 0; r < rows; r++) {
+        const sliceRow =
+          sliceValues.length === 0
+            ? NO_SLICES
+            : sliceValues.map((values) => (values[r] === '' ? undefined : String(values[r])));
+        scorer.pending.push(
+          chunk.index[r],
+          chunk.index[r] + 1,
+          idValues ? String(idValues[r]) : undefined,
+          labelValues[r],
+          sliceRow,
+        );
+      }
+      const feeds = feeder.feeds((a) => chunk.bytes.get(a)!, rows);
+      await scorer.score(feeds);
+    }
+    progress.done(evaluation.rows);
+    return {
+      evaluation,
+      latency,
+      batchSize: Math.min(batchSize, evaluation.rows),
+      totalRows: total,
+      outputs: plan.fetch,
+    };
+  } finally {
+    await reading?.catch(() => undefined);
+    await fixture.close();
+  }
+}
