@@ -106,41 +106,56 @@ export async function openSession(source: string | Uint8Array, options: SessionO
 
 class OrtModelSession implements ModelSession {
   #released = false;
-  readonly #inputs: Map<string, TensorSignature>;
+  readonly #inputs: Map<string, InputCheck>;
   readonly #outputs: Set<string>;
+  readonly #allOutputs: string[];
 
   constructor(
     private readonly ort: OrtModule,
     private readonly session: InferenceSession,
     readonly signature: Signature,
   ) {
-    this.#inputs = new Map(signature.inputs.map((input) => [input.name, input]));
+    // What each run checks, worked out once: a request path runs this for every request.
+    this.#inputs = new Map(
+      signature.inputs.map((input) => [
+        input.name,
+        { input, fixed: input.shape.map((dim) => (typeof dim === 'number' && dim >= 0 ? dim : undefined)) },
+      ]),
+    );
     this.#outputs = new Set(signature.outputs.map((output) => output.name));
+    this.#allOutputs = signature.outputs.map((output) => output.name);
   }
 
   async run(feeds: Record<string, TensorValue>, outputNames?: string[]): Promise<Record<string, TensorValue>> {
     if (this.#released) throw new ModelshipError('INFERENCE_FAILED', 'The model session was already released.');
     const ortFeeds: Record<string, OrtTensor> = {};
-    for (const [name, value] of Object.entries(feeds)) {
-      const input = this.#inputs.get(name);
-      if (!input) {
+    let given = 0;
+    for (const name in feeds) {
+      const check = this.#inputs.get(name);
+      if (!check) {
         throw invalid(`Unknown input '${name}'; the model's inputs are ${list(this.#inputs.keys())}.`);
       }
-      checkAgainst(input, value);
+      const value = feeds[name];
+      checkAgainst(check, value);
       ortFeeds[name] = toOrtTensor(this.ort, value, name);
+      given++;
     }
-    const missing = [...this.#inputs.keys()].filter((name) => !(name in feeds));
-    if (missing.length > 0) throw invalid(`Missing input${missing.length > 1 ? 's' : ''} ${list(missing)}.`);
-    const fetches = outputNames ?? this.signature.outputs.map((output) => output.name);
-    const unknown = fetches.filter((name) => !this.#outputs.has(name));
-    if (unknown.length > 0) {
-      throw invalid(`Unknown output ${list(unknown)}; the model's outputs are ${list(this.#outputs)}.`);
+    if (given < this.#inputs.size) {
+      const missing = [...this.#inputs.keys()].filter((name) => !(name in feeds));
+      throw invalid(`Missing input${missing.length > 1 ? 's' : ''} ${list(missing)}.`);
+    }
+    const fetches = outputNames ?? this.#allOutputs;
+    for (const name of fetches) {
+      if (!this.#outputs.has(name)) {
+        const unknown = fetches.filter((n) => !this.#outputs.has(n));
+        throw invalid(`Unknown output ${list(unknown)}; the model's outputs are ${list(this.#outputs)}.`);
+      }
     }
 
     let results: InferenceSession.ReturnType;
     try {
       // A failed run is reported through the thrown error; keep onnxruntime from printing it to stderr as well.
-      results = await this.session.run(ortFeeds, fetches, { logSeverityLevel: 4 });
+      results = await this.session.run(ortFeeds, fetches, RUN_OPTIONS);
     } catch (error) {
       throw new ModelshipError(
         'INFERENCE_FAILED',
@@ -176,14 +191,21 @@ function tensorSignature(meta: InferenceSession.ValueMetadata, kind: 'input' | '
 }
 
 /** The checks onnxruntime would otherwise fail with a less readable message. */
-function checkAgainst(input: TensorSignature, value: TensorValue): void {
+interface InputCheck {
+  input: TensorSignature;
+  /** Each dimension's size, or undefined where it may vary. */
+  fixed: Array<number | undefined>;
+}
+
+const RUN_OPTIONS: InferenceSession.RunOptions = { logSeverityLevel: 4 };
+
+function checkAgainst({ input, fixed }: InputCheck, value: TensorValue): void {
   if (value.datatype !== input.datatype) {
     throw invalid(`Input '${input.name}' is ${input.datatype}, got ${value.datatype}.`);
   }
-  if (input.shape.length === 0) return; // rank unknown to onnxruntime: let it judge
-  const fixed = input.shape.map((dim) => (typeof dim === 'number' && dim >= 0 ? dim : undefined));
-  const fits =
-    value.shape.length === input.shape.length && fixed.every((dim, i) => dim === undefined || dim === value.shape[i]);
+  if (fixed.length === 0) return; // rank unknown to onnxruntime: let it judge
+  let fits = value.shape.length === fixed.length;
+  for (let i = 0; fits && i < fixed.length; i++) fits = fixed[i] === undefined || fixed[i] === value.shape[i];
   if (!fits) {
     throw invalid(`Input '${input.name}' has shape [${input.shape.join(', ')}], got [${value.shape.join(', ')}].`);
   }
