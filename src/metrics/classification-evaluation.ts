@@ -8,7 +8,15 @@ import {
   type GroupedStatsState,
 } from './bootstrap.js';
 import { ClassificationAccumulator, countMetrics, type ClassificationState } from './classification.js';
-import type { Evidence, EvaluationSettings, EvaluationState, EvaluationSummary, TaskEvaluation } from './evaluation.js';
+import {
+  addSlices,
+  bootstrapEvidence,
+  type Evidence,
+  type EvaluationSettings,
+  type EvaluationState,
+  type EvaluationSummary,
+  type TaskEvaluation,
+} from './evaluation.js';
 import { FlipLog, type FlipState } from './flips.js';
 import { LabelSpace } from './labels.js';
 import { addPaired, emptyPairedCounts, mcnemarExact, mergePaired, type PairedCounts } from './mcnemar.js';
@@ -187,21 +195,13 @@ export class ClassificationEvaluation implements TaskEvaluation {
       summary.evidence = this.evidence(metrics, baselineMetrics);
       summary.flips = this.flips.toState();
     }
-    const slices: NonNullable<EvaluationSummary['slices']> = {};
-    for (const [field, values] of this.slices.entries()) {
-      slices[field] = {};
-      for (const [value, entry] of values) {
-        const sliceMetrics = entry.candidate.metrics();
-        slices[field][value] = { rows: entry.candidate.rows, metrics: sliceMetrics };
-        if (entry.baseline) {
-          slices[field][value].baseline = entry.baseline.metrics();
-          slices[field][value].evidence = { accuracy: mcnemarEvidence(entry.pairs) };
-        }
-      }
-    }
-    if (Object.keys(slices).length > 0) summary.slices = slices;
-    const dropped = this.slices.dropped();
-    if (dropped.length > 0) summary.droppedSlices = dropped;
+    addSlices(summary, this.slices, (entry) => ({
+      rows: entry.candidate.rows,
+      metrics: entry.candidate.metrics(),
+      ...(entry.baseline
+        ? { baseline: entry.baseline.metrics(), evidence: { accuracy: mcnemarEvidence(entry.pairs) } }
+        : {}),
+    }));
     return summary;
   }
 
@@ -249,27 +249,25 @@ export class ClassificationEvaluation implements TaskEvaluation {
       }
       return out;
     });
-    names.forEach((name, i) => {
-      const ci = percentileInterval(deltas[i] ?? [], confidence);
-      evidence[name] = ci
-        ? { test: 'bootstrap', ci, confidence, resamples, rows: this.rows }
-        : { test: 'none', reason: `${this.rows} rows: too few for a bootstrap`, rows: this.rows };
-    });
+    Object.assign(
+      evidence,
+      bootstrapEvidence(
+        names,
+        names.map((_, i) => percentileInterval(deltas[i] ?? [], confidence)),
+        confidence,
+        resamples,
+        this.rows,
+      ),
+    );
     return evidence;
   }
 
   toState(): EvaluationState {
-    const slices: ClassificationData['slices'] = {};
-    for (const [field, values] of this.slices.entries()) {
-      slices[field] = {};
-      for (const [value, entry] of values) {
-        slices[field][value] = {
-          candidate: entry.candidate.toState(),
-          ...(entry.baseline ? { baseline: entry.baseline.toState() } : {}),
-          pairs: entry.pairs,
-        };
-      }
-    }
+    const slices: ClassificationData['slices'] = this.slices.map((entry) => ({
+      candidate: entry.candidate.toState(),
+      ...(entry.baseline ? { baseline: entry.baseline.toState() } : {}),
+      pairs: entry.pairs,
+    }));
     const data: ClassificationData = {
       labels: [...this.labels.names],
       topK: this.topK,

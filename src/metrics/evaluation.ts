@@ -4,6 +4,7 @@
  * `toState()` is what a shard report carries; merging states gives the unsharded result exactly.
  */
 import type { FlipState } from './flips.js';
+import type { SliceTable } from './slices.js';
 
 export type Task = 'classification' | 'regression' | 'golden';
 export const TASKS: readonly Task[] = ['classification', 'regression', 'golden'];
@@ -76,4 +77,30 @@ export interface TaskEvaluation {
   summary(): EvaluationSummary;
   toState(): EvaluationState;
   mergeState(state: EvaluationState): void;
+}
+
+/** Puts a slice table's per-value summaries, and the fields dropped for too many values, into a summary. */
+export function addSlices<T>(summary: EvaluationSummary, table: SliceTable<T>, f: (entry: T) => SliceSummary): void {
+  const slices = table.map(f);
+  if (Object.keys(slices).length > 0) summary.slices = slices;
+  const dropped = table.dropped();
+  if (dropped.length > 0) summary.droppedSlices = dropped;
+}
+
+/** Bootstrap evidence per metric from its resampled deltas: an interval, or why there is none. */
+export function bootstrapEvidence(
+  names: readonly string[],
+  intervals: ReadonlyArray<[number, number] | undefined>,
+  confidence: number,
+  resamples: number,
+  rows: number,
+): Record<string, Evidence> {
+  const evidence: Record<string, Evidence> = {};
+  names.forEach((name, i) => {
+    const ci = intervals[i];
+    evidence[name] = ci
+      ? { test: 'bootstrap', ci, confidence, resamples, rows }
+      : { test: 'none', reason: `${rows} rows: too few for a bootstrap`, rows };
+  });
+  return evidence;
 }

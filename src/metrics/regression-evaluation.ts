@@ -7,7 +7,15 @@ import {
   weightedColumns,
   type GroupedStatsState,
 } from './bootstrap.js';
-import type { Evidence, EvaluationSettings, EvaluationState, EvaluationSummary, TaskEvaluation } from './evaluation.js';
+import {
+  addSlices,
+  bootstrapEvidence,
+  type Evidence,
+  type EvaluationSettings,
+  type EvaluationState,
+  type EvaluationSummary,
+  type TaskEvaluation,
+} from './evaluation.js';
 import { RegressionAccumulator, regressionMetrics, type RegressionState } from './regression.js';
 import { SliceTable } from './slices.js';
 
@@ -99,17 +107,11 @@ export class RegressionEvaluation implements TaskEvaluation {
       summary.baselineMetrics = this.baseline.metrics();
       summary.evidence = this.evidence();
     }
-    const slices: NonNullable<EvaluationSummary['slices']> = {};
-    for (const [field, values] of this.slices.entries()) {
-      slices[field] = {};
-      for (const [value, entry] of values) {
-        slices[field][value] = { rows: entry.candidate.rows, metrics: entry.candidate.metrics() };
-        if (entry.baseline) slices[field][value].baseline = entry.baseline.metrics();
-      }
-    }
-    if (Object.keys(slices).length > 0) summary.slices = slices;
-    const dropped = this.slices.dropped();
-    if (dropped.length > 0) summary.droppedSlices = dropped;
+    addSlices(summary, this.slices, (entry) => ({
+      rows: entry.candidate.rows,
+      metrics: entry.candidate.metrics(),
+      ...(entry.baseline ? { baseline: entry.baseline.metrics() } : {}),
+    }));
     return summary;
   }
 
@@ -125,27 +127,20 @@ export class RegressionEvaluation implements TaskEvaluation {
       const mC = regressionMetrics({ ...common, absError: s[ABS_C], squaredError: s[SQ_C], percentError: s[PCT_C] });
       return METRICS.map((m) => mC[m] - mB[m]);
     });
-    const evidence: Record<string, Evidence> = {};
-    METRICS.forEach((name, i) => {
-      const ci = percentileInterval(deltas[i] ?? [], confidence);
-      evidence[name] = ci
-        ? { test: 'bootstrap', ci, confidence, resamples, rows: this.rows }
-        : { test: 'none', reason: `${this.rows} rows: too few for a bootstrap`, rows: this.rows };
-    });
-    return evidence;
+    return bootstrapEvidence(
+      METRICS,
+      METRICS.map((_, i) => percentileInterval(deltas[i] ?? [], confidence)),
+      confidence,
+      resamples,
+      this.rows,
+    );
   }
 
   toState(): EvaluationState {
-    const slices: RegressionData['slices'] = {};
-    for (const [field, values] of this.slices.entries()) {
-      slices[field] = {};
-      for (const [value, entry] of values) {
-        slices[field][value] = {
-          candidate: entry.candidate.toState(),
-          ...(entry.baseline ? { baseline: entry.baseline.toState() } : {}),
-        };
-      }
-    }
+    const slices: RegressionData['slices'] = this.slices.map((entry) => ({
+      candidate: entry.candidate.toState(),
+      ...(entry.baseline ? { baseline: entry.baseline.toState() } : {}),
+    }));
     const data: RegressionData = {
       rows: this.rows,
       candidate: this.candidate.toState(),

@@ -46,6 +46,16 @@ export class SliceTable<T> {
     return out;
   }
 
+  /** Every kept field's values mapped through `f`, as records (values sorted, as `entries`). */
+  map<U>(f: (entry: T) => U): Record<string, Record<string, U>> {
+    const out: Record<string, Record<string, U>> = {};
+    for (const [field, values] of this.entries()) {
+      out[field] = {};
+      for (const [value, entry] of values) out[field][value] = f(entry);
+    }
+    return out;
+  }
+
   markDropped(field: string): void {
     if (this.fields.has(field)) this.fields.set(field, 'too-many');
   }
