@@ -7,7 +7,6 @@ import { rollback } from '../../src/steps/rollback.js';
 import {
   ADMIN_TOKEN,
   IRIS_BREAKING,
-  IRIS_ROWS,
   IRIS_REGRESSED,
   IRIS_V1,
   IRIS_V2,
@@ -15,6 +14,7 @@ import {
   trafficLoop,
   workspace,
   type Workspace,
+  deployOptions,
 } from './harness.js';
 
 let ws: Workspace;
@@ -25,17 +25,11 @@ afterEach(async () => {
   await ws.close();
 });
 
-const options = (overrides: Partial<DeployOptions>): DeployOptions => ({
-  model: IRIS_V1,
-  modelName: 'iris',
-  environment: 'production',
-  target: `file://${ws.repository}`,
-  server: ws.server.url,
-  adminToken: ADMIN_TOKEN,
-  smokeFixtures: IRIS_ROWS,
-  who: { actor: 'tester', runUrl: 'https://github.com/o/r/actions/runs/1' },
-  ...overrides,
-});
+const options = (overrides: Partial<DeployOptions>): DeployOptions =>
+  deployOptions(ws, {
+    who: { actor: 'tester', runUrl: 'https://github.com/o/r/actions/runs/1' },
+    ...overrides,
+  });
 
 describe('deploy and rollback on a file:// repository served by modelship serve', () => {
   it('deploys v1 then v2, rolls back to the previous and to a named version, with zero failed requests', async () => {

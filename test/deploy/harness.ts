@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readLedger, type LedgerEntry } from '../../src/deploy/ledger.js';
 import { memoryLogger, type Logger } from '../../src/log.js';
+import type { DeployOptions } from '../../src/steps/deploy.js';
 import { startServer, type RunningServer } from '../../src/serve/server.js';
 
 export const FIXTURES = resolve('fixtures');
@@ -48,6 +49,18 @@ export async function workspace(): Promise<Workspace> {
     },
   };
 }
+
+/** Deploy options for iris-v1 into the workspace's file:// repository and server, smoke-tested on the held-out rows. */
+export const deployOptions = (ws: Workspace, overrides: Partial<DeployOptions>): DeployOptions => ({
+  model: IRIS_V1,
+  modelName: 'iris',
+  environment: 'production',
+  target: `file://${ws.repository}`,
+  server: ws.server.url,
+  adminToken: ADMIN_TOKEN,
+  smokeFixtures: IRIS_ROWS,
+  ...overrides,
+});
 
 export const irisRequest = (features = [5.1, 3.5, 1.4, 0.2]) => ({
   inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: features }],

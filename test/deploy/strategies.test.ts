@@ -4,7 +4,16 @@ import ort from 'onnxruntime-node';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deploy, type DeployOptions } from '../../src/steps/deploy.js';
 import { writeModel } from '../support/onnx-models.js';
-import { ADMIN_TOKEN, IRIS_ROWS, IRIS_V1, IRIS_V2, infer, trafficLoop, workspace, type Workspace } from './harness.js';
+import {
+  ADMIN_TOKEN,
+  deployOptions,
+  IRIS_V1,
+  IRIS_V2,
+  infer,
+  trafficLoop,
+  workspace,
+  type Workspace,
+} from './harness.js';
 import { failsOnLargeFlowersModel, statefulNoiseModel } from './models.js';
 
 let ws: Workspace;
@@ -19,17 +28,11 @@ afterEach(async () => {
   await ws.close();
 });
 
-const options = (overrides: Partial<DeployOptions>): DeployOptions => ({
-  model: IRIS_V1,
-  modelName: 'iris',
-  environment: 'production',
-  target: `file://${ws.repository}`,
-  server: ws.server.url,
-  adminToken: ADMIN_TOKEN,
-  smokeFixtures: IRIS_ROWS,
-  smokeRows: 8,
-  ...overrides,
-});
+const options = (overrides: Partial<DeployOptions>): DeployOptions =>
+  deployOptions(ws, {
+    smokeRows: 8,
+    ...overrides,
+  });
 
 async function routing(): Promise<unknown> {
   const response = await fetch(`${ws.server.url}/v2/models/iris/routing`, {
