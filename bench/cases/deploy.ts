@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { OipClient } from '../../src/deploy/oip-client.js';
 import { silentLogger } from '../../src/log.js';
 import { deploy } from '../../src/steps/deploy.js';
-import { rollback } from '../../src/steps/rollback.js';
+import { rollback, type RollbackOptions } from '../../src/steps/rollback.js';
 import { mlpHiddenSizesForBytes, writeMlpModel } from '../../scripts/fixtures/mlp.js';
 import { defineCase, type BenchContext } from '../harness.js';
 
@@ -73,7 +73,13 @@ export async function cases(ctx: BenchContext) {
   const iris2 = join(ctx.repoRoot, 'fixtures', 'models', 'iris-v2', 'model.onnx');
   const rows = join(ctx.repoRoot, 'fixtures', 'data', 'iris', 'heldout.jsonl');
 
-  const rollbackCase = defineCase<{ server: Server; client: OipClient; state: string; raw: { current: number } }>({
+  const rollbackCase = defineCase<{
+    server: Server;
+    client: OipClient;
+    state: string;
+    common: Omit<RollbackOptions, 'reason'>;
+    raw: { current: number };
+  }>({
     name: 'deploy/rollback/iris',
     unit: 'ms',
     better: 'lower',
@@ -111,22 +117,10 @@ export async function cases(ctx: BenchContext) {
       });
       await client.waitModelReady('iris-raw', 2);
       await client.setRouting('iris-raw', { stable: '2', canary: null });
-      return { server, client, state, raw: { current: 2 } };
+      return { server, client, state, common, raw: { current: 2 } };
     },
-    async project({ server, state }) {
-      const result = await rollback(
-        {
-          modelName: 'iris',
-          environment: 'production',
-          target: `file://${server.repository}`,
-          server: server.url,
-          state,
-          adminToken: TOKEN,
-          smokeFixtures: rows,
-          reason: 'benchmark',
-        },
-        silentLogger,
-      );
+    async project({ common }) {
+      const result = await rollback({ ...common, reason: 'benchmark' }, silentLogger);
       if (result.status !== 'rolled-back')
         throw new Error(`rollback ended ${result.status}: ${result.failure?.message}`);
       const ms = result.timings.total;
