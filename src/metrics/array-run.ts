@@ -18,10 +18,23 @@ class RowChunk {
   rows = 0;
   /** File row index of each row in the chunk (rows of other shards already dropped). */
   readonly index: number[] = [];
+  /** Where each array's 64-bit integers are read as numbers (labels, ids, slices), reused by every batch. */
+  private readonly numbers = new Map<NpyArray, Float64Array>();
 
   constructor(arrays: NpyArray[], capacity: number) {
     // Each array's own ArrayBuffer: aligned for any element size, so a typed view needs no copy.
-    for (const a of arrays) this.bytes.set(a, new Uint8Array(Math.max(1, capacity * a.rowBytes)));
+    for (const a of arrays) {
+      this.bytes.set(a, new Uint8Array(Math.max(1, capacity * a.rowBytes)));
+      const { element } = a;
+      if (element.kind === 'number' && (element.datatype === 'INT64' || element.datatype === 'UINT64')) {
+        this.numbers.set(a, new Float64Array(capacity * a.rowElements));
+      }
+    }
+  }
+
+  /** One value per row of `array` (a label, id or slice array) as plain numbers or strings. */
+  values(array: NpyArray): ArrayLike<number | string> {
+    return plainValues(array, this.bytes.get(array)!, this.rows, this.numbers.get(array));
   }
 }
 
@@ -126,9 +139,9 @@ export async function runArrays(
       reading?.catch(() => undefined);
       const rows = chunk.rows;
       if (rows === 0) continue;
-      const labelValues = plainValues(label, chunk.bytes.get(label)!, rows);
-      const idValues = id ? plainValues(id, chunk.bytes.get(id)!, rows) : undefined;
-      const sliceValues = slices.map((s) => plainValues(s, chunk.bytes.get(s)!, rows));
+      const labelValues = chunk.values(label);
+      const idValues = id ? chunk.values(id) : undefined;
+      const sliceValues = slices.map((s) => chunk.values(s));
       for (let r = 0; r < rows; r++) {
         const sliceRow =
           sliceValues.length === 0

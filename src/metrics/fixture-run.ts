@@ -16,7 +16,14 @@ import type { EvaluationSettings, Task, TaskEvaluation } from './evaluation.js';
 import { compareElements, DEFAULT_TOLERANCE, type ElementComparison, type Tolerance } from './golden.js';
 import { GoldenEvaluation } from './golden-evaluation.js';
 import { LatencyHistogram } from './latency.js';
-import { planOutputs, readClassBatch, readValueBatch, type OutputChoice, type OutputPlan } from './predictions.js';
+import {
+  ClassBatchBuffers,
+  planOutputs,
+  readClassBatch,
+  readValueBatch,
+  type OutputChoice,
+  type OutputPlan,
+} from './predictions.js';
 import { RegressionEvaluation } from './regression-evaluation.js';
 
 export interface RunOptions {
@@ -147,6 +154,7 @@ export class BatchScorer {
   readonly pending = new PendingRows();
   /** Outputs a golden check compares: the ones the first row expects. */
   goldenOutputs: string[] | undefined;
+  private readonly buffers = { candidate: new ClassBatchBuffers(), baseline: new ClassBatchBuffers() };
 
   constructor(readonly ctx: ScorerContext) {}
 
@@ -181,8 +189,8 @@ export class BatchScorer {
     const { pending } = this;
     const plan = this.ctx.plan!;
     const rows = pending.count;
-    const c = readClassBatch(plan, candOut, rows, evaluation.labels);
-    const b = baseOut ? readClassBatch(plan, baseOut, rows, evaluation.labels) : undefined;
+    const c = readClassBatch(plan, candOut, rows, evaluation.labels, this.buffers.candidate);
+    const b = baseOut ? readClassBatch(plan, baseOut, rows, evaluation.labels, this.buffers.baseline) : undefined;
     // One prediction object per model, moved along the batch (add keeps none of them).
     const cp: ClassPrediction = { label: 0, probabilities: c.probabilities, offset: 0, width: c.width };
     const bp: ClassPrediction | undefined = b

@@ -115,20 +115,51 @@ export interface ClassBatch {
   width: number;
 }
 
+/**
+ * Buffers one model's batches are read into, reused from batch to batch: a new typed array per batch
+ * (its memory zeroed and later reclaimed by the garbage collector) costs more than reading the batch.
+ */
+export class ClassBatchBuffers {
+  private labels = new Int32Array(0);
+  private probabilities = new Float64Array(0);
+  private numbers = new Float64Array(0);
+
+  /** Room for `rows` class ids. */
+  labelsFor(rows: number): Int32Array {
+    if (this.labels.length < rows) this.labels = new Int32Array(rows);
+    return this.labels.subarray(0, rows);
+  }
+
+  probabilitiesFor(count: number): Float64Array {
+    if (this.probabilities.length < count) this.probabilities = new Float64Array(count);
+    return this.probabilities.subarray(0, count);
+  }
+
+  /** Scratch for 64-bit integers read as numbers. */
+  numbersFor(count: number): Float64Array {
+    if (this.numbers.length < count) this.numbers = new Float64Array(count);
+    return this.numbers;
+  }
+}
+
 const toNumber = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number));
 
-/** Reads a batch of classification outputs into class ids of `labels` and probability rows. */
+/**
+ * Reads a batch of classification outputs into class ids of `labels` and probability rows. With
+ * `buffers`, the batch lives in them and is valid until the next read into the same buffers.
+ */
 export function readClassBatch(
   plan: OutputPlan,
   outputs: Record<string, TensorValue>,
   rows: number,
   labels: LabelSpace,
+  buffers: ClassBatchBuffers = new ClassBatchBuffers(),
 ): ClassBatch {
-  const out: ClassBatch = { labels: new Int32Array(rows), width: 0 };
+  const out: ClassBatch = { labels: buffers.labelsFor(rows), width: 0 };
   if (plan.probabilities) {
     const scores = outputs[plan.probabilities.name];
     const width = rows > 0 ? scores.data.length / rows : 0;
-    const probabilities = new Float64Array(rows * width);
+    const probabilities = buffers.probabilitiesFor(rows * width);
     const data = scores.data as ArrayLike<number>;
     for (let r = 0; r < rows; r++) {
       const base = r * width;
@@ -153,7 +184,10 @@ export function readClassBatch(
   }
   if (plan.label) {
     const raw = outputs[plan.label.name].data;
-    const data = raw instanceof BigInt64Array || raw instanceof BigUint64Array ? int64ToNumbers(raw) : raw;
+    const data =
+      raw instanceof BigInt64Array || raw instanceof BigUint64Array
+        ? int64ToNumbers(raw, buffers.numbersFor(raw.length))
+        : raw;
     const stride = rows > 0 ? data.length / rows : 1;
     for (let r = 0; r < rows; r++) {
       const v = data[r * stride];

@@ -265,12 +265,14 @@ function flatten(data: unknown, shape: readonly number[], name?: string): unknow
 /**
  * 64-bit integers as numbers, from their two 32-bit halves: reading a BigInt64Array element makes a
  * BigInt, which costs more than scoring the row it belongs to. One rounding, as Number(bigint) rounds.
+ * Written into `into` when it is large enough (batch loops reuse one: a new typed array per batch costs
+ * more than the conversion).
  */
-export function int64ToNumbers(data: BigInt64Array | BigUint64Array): Float64Array {
+export function int64ToNumbers(data: BigInt64Array | BigUint64Array, into?: Float64Array): Float64Array {
   const count = data.length;
   const halves = new Int32Array(data.buffer as ArrayBuffer, data.byteOffset, count * 2);
   const signed = data instanceof BigInt64Array;
-  const out = new Float64Array(count);
+  const out = into && into.length >= count ? into.subarray(0, count) : new Float64Array(count);
   for (let i = 0; i < count; i++) {
     const low = halves[2 * i] >>> 0;
     const high = signed ? halves[2 * i + 1] : halves[2 * i + 1] >>> 0;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LabelSpace } from '../../src/metrics/labels.js';
 import {
+  ClassBatchBuffers,
   inferTask,
   labelsFromMetadata,
   planOutputs,
@@ -75,6 +76,35 @@ describe('model outputs', () => {
     expect(labelsFromMetadata({ labels: '["a","b"]' })).toEqual(['a', 'b']);
     expect(labelsFromMetadata({ labels: 'a, b' })).toEqual(['a', 'b']);
     expect(labelsFromMetadata({})).toBeUndefined();
+  });
+
+  it('reads batch after batch into the same buffers, each batch right', () => {
+    const labels = new LabelSpace(['a', 'b', 'c']);
+    const plan = planOutputs(classifier, 'classification');
+    const buffers = new ClassBatchBuffers();
+    const read = (classes: bigint[], scores: number[]) =>
+      readClassBatch(
+        plan,
+        {
+          label: { datatype: 'INT64', shape: [classes.length], data: new BigInt64Array(classes) },
+          probabilities: { datatype: 'FP32', shape: [classes.length, 3], data: new Float32Array(scores) },
+        },
+        classes.length,
+        labels,
+        buffers,
+      );
+    const first = read([2n, 0n, 1n], [0, 0, 1, 1, 0, 0, 0, 1, 0]);
+    expect(Array.from(first.labels)).toEqual([2, 0, 1]);
+    const firstMemory = first.labels.buffer;
+    // A smaller batch reuses the memory and sees only its own rows.
+    const second = read([1n], [0.25, 0.5, 0.25]);
+    expect(second.labels.buffer).toBe(firstMemory);
+    expect(Array.from(second.labels)).toEqual([1]);
+    expect(Array.from(second.probabilities!)).toEqual([0.25, 0.5, 0.25]);
+    // A larger one gets room of its own.
+    const third = read([0n, 0n, 2n, 2n], [1, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 1]);
+    expect(Array.from(third.labels)).toEqual([0, 0, 2, 2]);
+    expect(third.probabilities).toHaveLength(12);
   });
 
   it('wants one regression value per row', () => {

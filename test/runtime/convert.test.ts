@@ -6,6 +6,7 @@ import {
   elementCount,
   float16ToNumber,
   fromOrtTensor,
+  int64ToNumbers,
   numberToFloat16,
   splitBatch,
   tensorFromNested,
@@ -75,6 +76,23 @@ describe('TensorValue <-> ort.Tensor', () => {
     expect(thrown(() => toOrtTensor(ortModule, { ...fp32([1], [1]), datatype: 'FLOAT' as never })).code).toBe(
       'TENSOR_INVALID',
     );
+  });
+});
+
+describe('int64ToNumbers', () => {
+  it('reads 64-bit integers as Number(bigint) does, into a given buffer when it is large enough', () => {
+    const values = [0n, -1n, 2n ** 53n + 1n, -(2n ** 62n), 4294967296n, 123456789012n];
+    const expected = values.map(Number);
+    expect(Array.from(int64ToNumbers(new BigInt64Array(values)))).toEqual(expected);
+    expect(Array.from(int64ToNumbers(new BigUint64Array([2n ** 64n - 1n, 7n])))).toEqual([2 ** 64, 7]);
+    const into = new Float64Array(8).fill(99);
+    const out = int64ToNumbers(new BigInt64Array(values), into);
+    expect(out.buffer).toBe(into.buffer);
+    expect(Array.from(out)).toEqual(expected);
+    // Too small: a new array, the given one untouched.
+    const small = new Float64Array(2);
+    expect(Array.from(int64ToNumbers(new BigInt64Array(values), small))).toEqual(expected);
+    expect(Array.from(small)).toEqual([0, 0]);
   });
 });
 
