@@ -22,6 +22,7 @@ Options:
   --label-field <name>       field, column or array of the true label (default label)
   --id-field <name>          field or column of the row id (default id)
   --batch-size <n>           rows per inference run (default: automatic)
+  --threads <n>              threads per model run (default: the physical cores available)
   --shard <i> --shards <n>   evaluate rows i, i+n, i+2n, ... and write a shard report
   --merge <reports...>       combine shard reports instead of evaluating
   --seed <n>                 bootstrap seed
@@ -43,6 +44,7 @@ const options = {
   'label-field': { type: 'string' },
   'id-field': { type: 'string' },
   'batch-size': { type: 'string' },
+  threads: { type: 'string' },
   shard: { type: 'string' },
   shards: { type: 'string' },
   merge: { type: 'boolean' },
@@ -103,6 +105,7 @@ export const command: CliCommand = {
         ...(values['id-field'] ? { id: values['id-field'] } : {}),
       },
       batchSize: values['batch-size'] === 'auto' ? undefined : integer('batch-size', values['batch-size'], 1),
+      threads: values.threads === 'auto' ? undefined : integer('threads', values.threads, 1),
       seed: integer('seed', values.seed, 0),
       reportPath: values.report ? resolve(values.report) : undefined,
       progressIntervalMs: values.quiet ? 0 : 5_000,

@@ -19,10 +19,14 @@ export interface LoadedModel {
   session: ModelSession;
 }
 
-export async function loadModel(path: string, log: Logger): Promise<LoadedModel> {
+/** Reads the model and opens its session, whose runs use `threads` threads. */
+export async function loadModel(path: string, log: Logger, threads: number): Promise<LoadedModel> {
   const { model, path: file } = await readModelFile(path);
   // Evaluation reads and scores rows between runs: threads spinning for the next run would slow that down.
-  const [digest, session] = await Promise.all([digestModel(file), openSession(file, { log, spinWait: false })]);
+  const [digest, session] = await Promise.all([
+    digestModel(file),
+    openSession(file, { log, spinWait: false, intraOpThreads: threads }),
+  ]);
   const labels = labelsFromMetadata(model.metadataProps);
   return { path, file, digest, signature: signatureOf(model), ...(labels ? { labels } : {}), session };
 }

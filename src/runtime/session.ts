@@ -14,7 +14,10 @@ import { loadOnnxRuntime, type OrtModule } from './onnxruntime.js';
 import type { Signature, TensorSignature, TensorValue } from './tensor.js';
 
 export interface SessionOptions {
-  /** Threads within one operator; onnxruntime's default (all cores) when unset. */
+  /**
+   * Threads within one operator; unset, onnxruntime's default, which on Linux is half the logical CPUs
+   * (see ./cpu.ts for a count that fits machines without two hardware threads per core).
+   */
   intraOpThreads?: number;
   /** Threads across independent operators. */
   interOpThreads?: number;

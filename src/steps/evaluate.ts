@@ -8,6 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/load.js';
 import { ModelshipError, type SourceLocation } from '../errors.js';
+import { usableCores } from '../runtime/cpu.js';
 import { loadModel, type LoadedModel } from '../runtime/loaded-model.js';
 import { createEvaluation } from '../metrics/fixture-run.js';
 import { runEvaluation } from '../metrics/paired-run.js';
@@ -70,6 +71,8 @@ export interface EvaluateOptions {
   outputs?: OutputChoice;
   /** Rows per inference run; default: automatic for a model with a batch dimension, else 1. */
   batchSize?: number;
+  /** Threads each model run uses; default: the physical cores this process may use. */
+  threads?: number;
   shard?: Shard;
   /** Shard reports to combine instead of running anything. */
   merge?: string[];
@@ -233,15 +236,19 @@ async function runModels(options: EvaluateOptions, log: Logger): Promise<Evaluat
   if (options.batchSize !== undefined && (!Number.isSafeInteger(options.batchSize) || options.batchSize < 1)) {
     throw invalidOption(`batch-size must be a positive integer, got ${options.batchSize}.`);
   }
+  if (options.threads !== undefined && (!Number.isSafeInteger(options.threads) || options.threads < 1)) {
+    throw invalidOption(`threads must be a positive integer, got ${options.threads}.`);
+  }
+  const threads = options.threads ?? usableCores();
   const format = await detectFixtureFormat(options.fixtures, options.format);
   const baselineReport = options.baselineReport ? await readEvaluateReport(options.baselineReport) : undefined;
 
   const models: LoadedModel[] = [];
   try {
-    const candidate = await log.group(`Load ${options.model}`, () => loadModel(options.model!, log));
+    const candidate = await log.group(`Load ${options.model}`, () => loadModel(options.model!, log, threads));
     models.push(candidate);
     const baseline = options.baselineModel
-      ? await log.group(`Load baseline ${options.baselineModel}`, () => loadModel(options.baselineModel!, log))
+      ? await log.group(`Load baseline ${options.baselineModel}`, () => loadModel(options.baselineModel!, log, threads))
       : undefined;
     if (baseline) models.push(baseline);
     const task: Task = options.task ?? (format === 'test-data' ? 'golden' : inferTask(candidate.session.signature));

@@ -65,6 +65,23 @@ describe('evaluate on numpy arrays', () => {
     }
   });
 
+  it('finds the same on one thread as on every core, and refuses a thread count that is not one', async () => {
+    const options: EvaluateOptions = {
+      model: `${models}/iris-v2`,
+      baselineModel: `${models}/iris-v1`,
+      fixtures: `${npy}/iris.npz`,
+      sliceBy: ['petal_size'],
+    };
+    const everyCore = await evaluate(options, silentLogger);
+    const oneThread = await evaluate({ ...options, threads: 1 }, silentLogger);
+    expect(findings(oneThread.report)).toEqual(findings(everyCore.report));
+    for (const threads of [0, 1.5, -2]) {
+      const error = await failure({ ...options, threads });
+      expect(error.code).toBe('EVALUATE_OPTIONS_INVALID');
+      expect(error.message).toContain(`threads must be a positive integer, got ${threads}`);
+    }
+  });
+
   it('merges sharded runs into exactly the unsharded result', async () => {
     const options: EvaluateOptions = {
       model: `${models}/iris-regressed`,
