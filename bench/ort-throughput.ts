@@ -19,6 +19,7 @@ export function rawSession(modelPath: string): Promise<ort.InferenceSession> {
 export async function releaseRawSessions(): Promise<void> {
   const all = [...sessions.values()];
   sessions.clear();
+  evaluationRows.clear();
   await Promise.all(all.map(async (s) => (await s).release()));
 }
 
@@ -58,6 +59,36 @@ export async function measureRawOrtThroughput(modelPath: string, batch: number, 
   return { rowsPerSecond: (runs * batch) / (elapsedMs / 1000), rows: runs * batch, elapsedMs };
 }
 
+const evaluationRows = new Map<string, Float32Array>();
+
+/**
+ * The least an evaluation of `rows` rows can take with raw onnxruntime-node: create a session, then run
+ * `rows` distinct rows, `batch` at a time, from one pre-built array already in memory (a view per batch;
+ * nothing read, parsed or scored). Unlike measureRawOrtThroughput, which reruns one tensor that stays in
+ * the processor's caches, every row is new, as fixture rows are; and the model is loaded, as an
+ * evaluation must.
+ */
+export async function measureRawOrtEvaluation(modelPath: string, batch: number, rows: number): Promise<Throughput> {
+  const { name, shape } = await batchShape(modelPath, batch);
+  const width = shape.slice(1).reduce((a, b) => a * b, 1);
+  const key = `${modelPath}:${rows}`;
+  let data = evaluationRows.get(key);
+  if (!data) {
+    data = inputData(rows * width);
+    evaluationRows.set(key, data);
+  }
+  const started = performance.now();
+  const session = await ort.InferenceSession.create(modelPath, { executionProviders: ['cpu'] });
+  for (let at = 0; at < rows; at += batch) {
+    const count = Math.min(batch, rows - at);
+    const view = data.subarray(at * width, (at + count) * width);
+    await session.run({ [name]: new ort.Tensor('float32', view, [count, ...shape.slice(1)]) });
+  }
+  const elapsedMs = performance.now() - started;
+  await session.release();
+  return { rowsPerSecond: rows / (elapsedMs / 1000), rows, elapsedMs };
+}
+
 /** Rows that take about `targetMs` at this batch size (at least one batch), from one timed batch. */
 export async function rowsForDuration(modelPath: string, batch: number, targetMs: number): Promise<number> {
   await measureRawOrtThroughput(modelPath, batch, batch);
@@ -67,8 +98,8 @@ export async function rowsForDuration(modelPath: string, batch: number, targetMs
 }
 
 /**
- * The least any evaluation of a JSONL file must do: read each line, JSON.parse it, copy its one input
- * into a batch tensor, and `session.run` full batches; no labels, no metrics. Comparing evaluate() with
+ * The least any evaluation of a JSONL file must do: load the model, read each line, JSON.parse it, copy
+ * its one input into a batch tensor, and `session.run` full batches; no labels, no metrics. Comparing evaluate() with
  * this separates what modelship adds from the cost of parsing the rows, which no pipeline avoids.
  */
 export async function measureJsonlOrtThroughput(
@@ -78,13 +109,13 @@ export async function measureJsonlOrtThroughput(
 ): Promise<Throughput> {
   const { createReadStream } = await import('node:fs');
   const { createInterface } = await import('node:readline');
-  const session = await rawSession(modelPath);
   const { name, shape } = await batchShape(modelPath, batch);
   const width = shape.slice(1).reduce((a, b) => a * b, 1);
   const data = new Float32Array(batch * width);
   let filled = 0;
   let rows = 0;
   const started = performance.now();
+  const session = await ort.InferenceSession.create(modelPath, { executionProviders: ['cpu'] });
   const flush = async (count: number) => {
     await session.run({
       [name]: new ort.Tensor('float32', data.subarray(0, count * width), [count, ...shape.slice(1)]),
@@ -102,5 +133,6 @@ export async function measureJsonlOrtThroughput(
   }
   if (filled) await flush(filled);
   const elapsedMs = performance.now() - started;
+  await session.release();
   return { rowsPerSecond: rows / (elapsedMs / 1000), rows, elapsedMs };
 }
