@@ -126,20 +126,22 @@ export class ClassBatchBuffers {
 
   /** Room for `rows` class ids. */
   labelsFor(rows: number): Int32Array {
-    if (this.labels.length < rows) this.labels = new Int32Array(rows);
-    return this.labels.subarray(0, rows);
+    return (this.labels = room(this.labels, rows)).subarray(0, rows);
   }
 
   probabilitiesFor(count: number): Float64Array {
-    if (this.probabilities.length < count) this.probabilities = new Float64Array(count);
-    return this.probabilities.subarray(0, count);
+    return (this.probabilities = room(this.probabilities, count)).subarray(0, count);
   }
 
   /** Scratch for 64-bit integers read as numbers. */
   numbersFor(count: number): Float64Array {
-    if (this.numbers.length < count) this.numbers = new Float64Array(count);
-    return this.numbers;
+    return (this.numbers = room(this.numbers, count)).subarray(0, count);
   }
+}
+
+/** `buffer` when it holds `count` elements, else a new one of the same type that does. */
+function room<T extends Int32Array | Float64Array>(buffer: T, count: number): T {
+  return buffer.length >= count ? buffer : (new (buffer.constructor as new (length: number) => T)(count) as T);
 }
 
 const toNumber = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number));

@@ -6,11 +6,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
+/** Counted once per process: the topology does not change under it. */
+let counted: number | undefined;
+
 /** Physical cores this process may run on (Linux: CPU topology, affinity and cgroup quota), else the logical CPUs. */
 export function usableCores(): number {
-  const logical = availableParallelism();
-  const cores = Math.min(logical, linuxPhysicalCores() ?? logical, cgroupCpuQuota() ?? logical);
-  return Math.max(1, cores);
+  if (counted === undefined) {
+    const logical = availableParallelism();
+    counted = Math.max(1, Math.min(logical, linuxPhysicalCores() ?? logical, cgroupCpuQuota() ?? logical));
+  }
+  return counted;
 }
 
 /** Distinct (package, core) pairs among the CPUs in this process's affinity mask; undefined off Linux. */
