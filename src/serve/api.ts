@@ -1,17 +1,8 @@
 /** What each endpoint answers. */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpRequest, HttpResponse } from './http1.js';
 import { describeError } from '../errors.js';
 import { requireAdmin, requireRead, type Tokens } from './auth.js';
-import {
-  badRequest,
-  HttpError,
-  isPlainObject,
-  parseJsonBody,
-  readBody,
-  sendError,
-  sendJson,
-  sendText,
-} from './http-io.js';
+import { badRequest, HttpError, isPlainObject, parseJsonBody, sendError, sendJson, sendText } from './http-io.js';
 import { parseInferRequest } from './infer-request.js';
 import { encodeInferResponse } from './infer-response.js';
 import { parseLoadRequest } from './load-request.js';
@@ -39,7 +30,7 @@ export interface ApiContext {
 
 const nowNs = () => performance.now() * 1e6;
 
-export async function handle(ctx: ApiContext, route: Route, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handle(ctx: ApiContext, route: Route, req: HttpRequest, res: HttpResponse): Promise<void> {
   switch (route.kind) {
     case 'live':
       return sendJson(res, 200, { live: true });
@@ -91,7 +82,7 @@ export async function handle(ctx: ApiContext, route: Route, req: IncomingMessage
       return sendText(res, 200, prometheusText(stats, { ready }), 'text/plain; version=0.0.4; charset=utf-8');
     }
     case 'repository-index': {
-      const body = parseJsonBody(await readBody(req, SMALL_BODY));
+      const body = parseJsonBody(await req.body(SMALL_BODY));
       if (body !== undefined && !isPlainObject(body))
         throw badRequest('The index request body must be a JSON object such as {"ready": true}.');
       const ready = body?.ready;
@@ -99,12 +90,12 @@ export async function handle(ctx: ApiContext, route: Route, req: IncomingMessage
       return sendJson(res, 200, await ctx.store.index(ready === true));
     }
     case 'load': {
-      const upload = parseLoadRequest(parseJsonBody(await readBody(req, ctx.maxLoadBodyBytes), 'The load request'));
+      const upload = parseLoadRequest(parseJsonBody(await req.body(ctx.maxLoadBodyBytes), 'The load request'));
       const result = await ctx.store.load(route.model, upload);
       return sendJson(res, 200, result);
     }
     case 'unload': {
-      parseJsonBody(await readBody(req, SMALL_BODY), 'The unload request');
+      parseJsonBody(await req.body(SMALL_BODY), 'The unload request');
       if (ctx.modelControl === 'poll') {
         throw badRequest(
           'The server polls its repository: remove the model folder instead of unloading it through the API.',
@@ -115,7 +106,7 @@ export async function handle(ctx: ApiContext, route: Route, req: IncomingMessage
     case 'routing': {
       if (req.method === 'GET') return sendJson(res, 200, ctx.store.routing(route.model));
       if (req.method === 'DELETE') return sendJson(res, 200, await ctx.store.clearRouting(route.model));
-      const routing = parseRouting(parseJsonBody(await readBody(req, SMALL_BODY), 'The routing'));
+      const routing = parseRouting(parseJsonBody(await req.body(SMALL_BODY), 'The routing'));
       return sendJson(res, 200, await ctx.store.setRouting(route.model, routing));
     }
   }
@@ -125,15 +116,15 @@ async function infer(
   ctx: ApiContext,
   model: string,
   version: string | undefined,
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: HttpRequest,
+  res: HttpResponse,
 ): Promise<void> {
   const start = nowNs();
   const entry = ctx.store.resolve(model, version);
   entry.acquire();
   let ok = false;
   try {
-    const body = await readBody(req, ctx.maxInferBodyBytes);
+    const body = await req.body(ctx.maxInferBodyBytes);
     const headerLength = req.headers['inference-header-content-length'];
     const request = parseInferRequest(
       body,
@@ -158,8 +149,7 @@ async function infer(
       request.id,
       request.outputs.map((o) => ({ name: o.name, tensor: outputs[o.name], binary: o.binary })),
     );
-    res.writeHead(200, encoded.headers);
-    res.end(encoded.body);
+    res.send(200, encoded.headers, encoded.body);
     ok = true;
   } catch (error) {
     if (error instanceof HttpError) error.details = { model_name: model, model_version: entry.label };

@@ -1,6 +1,6 @@
 /** Bearer tokens: one for model control and routing, an optional one for reading and inference. */
 import { timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { HttpRequest } from './http1.js';
 import { HttpError } from './http-io.js';
 
 export interface Tokens {
@@ -8,7 +8,7 @@ export interface Tokens {
   read?: string;
 }
 
-function presented(req: IncomingMessage): string | undefined {
+function presented(req: HttpRequest): string | undefined {
   const header = req.headers.authorization;
   if (!header) return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -24,7 +24,7 @@ function same(a: string, b: string): boolean {
 export const AUTH_CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="modelship"' };
 
 /** Throws 401/403 unless the request carries the admin token. */
-export function requireAdmin(req: IncomingMessage, tokens: Tokens): void {
+export function requireAdmin(req: HttpRequest, tokens: Tokens): void {
   if (!tokens.admin) {
     throw new HttpError(
       403,
@@ -38,7 +38,7 @@ export function requireAdmin(req: IncomingMessage, tokens: Tokens): void {
 }
 
 /** Throws 401 when a read token is configured and the request carries neither it nor the admin token. */
-export function requireRead(req: IncomingMessage, tokens: Tokens): void {
+export function requireRead(req: HttpRequest, tokens: Tokens): void {
   if (!tokens.read) return;
   const token = presented(req);
   if (token === undefined)

@@ -1,5 +1,5 @@
-/** Reading bounded request bodies and writing JSON answers and `{"error": ...}` bodies. */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+/** Errors with their HTTP status, JSON bodies read, and JSON answers and `{"error": ...}` bodies written. */
+import type { HttpResponse } from './http1.js';
 import { ModelshipError } from '../errors.js';
 
 /** A user's error with the HTTP status it is answered with. */
@@ -42,46 +42,6 @@ export const badRequest = (message: string) => new HttpError(400, message);
 export const notFound = (message: string) => new HttpError(404, message);
 export const unavailable = (message: string) => new HttpError(503, message);
 
-const formatBytes = (n: number) =>
-  n >= 1 << 20 && n % (1 << 20) === 0
-    ? `${n / (1 << 20)} MiB`
-    : n >= 1024 && n % 1024 === 0
-      ? `${n / 1024} KiB`
-      : `${n} bytes`;
-
-/** The whole body, or a 413 as soon as it is known to exceed `limit` bytes. */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
-    return Promise.reject(
-      new HttpError(413, `Request body of ${declared} bytes exceeds the limit of ${formatBytes(limit)}.`),
-    );
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        chunks.length = 0;
-        reject(new HttpError(413, `Request body exceeds the limit of ${formatBytes(limit)}.`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
-    });
-    req.on('error', (error) => {
-      if (!failed) reject(error);
-      failed = true;
-    });
-  });
-}
-
 /** Parses a JSON body; malformed JSON is a 400 that says where. An empty body is `undefined`. */
 export function parseJsonBody(body: Buffer | string, what = 'Request body'): unknown {
   let text: string;
@@ -99,19 +59,13 @@ export function parseJsonBody(body: Buffer | string, what = 'Request body'): unk
   }
 }
 
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
+export function sendJson(res: HttpResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
-  res.end(text);
+  res.send(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers }, text);
 }
 
 export function sendError(
-  res: ServerResponse,
+  res: HttpResponse,
   status: number,
   message: string,
   headers: Record<string, string> = {},
@@ -120,9 +74,8 @@ export function sendError(
   sendJson(res, status, { error: message, ...details }, headers);
 }
 
-export function sendText(res: ServerResponse, status: number, text: string, contentType: string): void {
-  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
+export function sendText(res: HttpResponse, status: number, text: string, contentType: string): void {
+  res.send(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) }, text);
 }
 
 export const isPlainObject = (value: unknown): value is Record<string, unknown> =>

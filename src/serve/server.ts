@@ -1,11 +1,10 @@
 /**
  * The Open Inference Protocol (KServe V2 / Triton REST) server over a Triton-layout model repository.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describeError, isModelshipError, ModelshipError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { handle, type ApiContext } from './api.js';
+import { HttpServer, type HttpRequest, type HttpResponse } from './http1.js';
 import { HttpError, sendError } from './http-io.js';
 import { ModelStore, type SessionOpener } from './model-store.js';
 import { RepositoryPoller } from './poller.js';
@@ -113,28 +112,28 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     isReady: () => ready && !closing,
   };
 
-  // One listener function for every response rather than a new closure per request.
-  const answeredOne = () => {
-    inFlight--;
-    answered++;
-    if (closing) setImmediate(() => server.closeIdleConnections());
-    if (inFlight === 0) idle?.();
-  };
+  const server = new HttpServer(
+    (req, res) => {
+      inFlight++;
+      void dispatch(req, res);
+    },
+    { keepAliveTimeoutMs: 30_000 },
+    () => {
+      inFlight--;
+      answered++;
+      if (inFlight === 0) idle?.();
+    },
+    (error) =>
+      log.error(`HTTP connection dropped: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+  );
 
-  const server: Server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
-    inFlight++;
-    if (closing) res.setHeader('Connection', 'close');
-    res.on('close', answeredOne);
-    void dispatch(req, res);
-  });
-
-  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function dispatch(req: HttpRequest, res: HttpResponse): Promise<void> {
     try {
-      const route = matchRoute(req.url ?? '/');
-      if (!route) throw new HttpError(404, `No endpoint ${req.method} ${req.url?.split('?')[0]}.`);
+      const route = matchRoute(req.url);
+      if (!route) throw new HttpError(404, `No endpoint ${req.method} ${req.url.split('?')[0]}.`);
       const methods = METHODS[route.kind];
-      if (!methods.includes(req.method ?? '')) {
-        const error = new HttpError(405, `${req.url?.split('?')[0]} answers ${methods.join(', ')}, not ${req.method}.`);
+      if (!methods.includes(req.method)) {
+        const error = new HttpError(405, `${req.url.split('?')[0]} answers ${methods.join(', ')}, not ${req.method}.`);
         error.details = {};
         res.setHeader('Allow', methods.join(', '));
         throw error;
@@ -145,7 +144,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
   }
 
-  function fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+  function fail(req: HttpRequest, res: HttpResponse, error: unknown): void {
     let status = 500;
     let message: string;
     if (error instanceof HttpError) {
@@ -162,38 +161,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       res.destroy();
       return;
     }
+    // An answer before the whole body arrived closes the connection after it (the HTTP layer sees to that).
     const headers: Record<string, string> = status === 401 ? { ...AUTH_CHALLENGE } : {};
-    if (!req.complete) {
-      // The rest of the body is not wanted: read and drop it, then close, so the client sees this answer.
-      headers.Connection = 'close';
-      req.resume();
-      setTimeout(() => req.socket.destroy(), 2000).unref();
-    }
     sendError(res, status, message, headers, error instanceof HttpError ? error.details : undefined);
   }
 
-  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    if (socket.writable && error.code !== 'ECONNRESET') {
-      const body = JSON.stringify({ error: `Bad request: ${error.message}` });
-      socket.end(
-        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
-    } else socket.destroy();
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        new ModelshipError(
-          'SERVE_LISTEN',
-          `Cannot listen on ${host}:${options.port ?? 0}: ${error.code ?? error.message}.`,
-          error.code === 'EADDRINUSE' ? 'Another process uses that port: pick another with --port.' : undefined,
-        ),
-      ),
+  await server.listen(options.port ?? 0, host).catch((error: NodeJS.ErrnoException) => {
+    throw new ModelshipError(
+      'SERVE_LISTEN',
+      `Cannot listen on ${host}:${options.port ?? 0}: ${error.code ?? error.message}.`,
+      error.code === 'EADDRINUSE' ? 'Another process uses that port: pick another with --port.' : undefined,
     );
-    server.listen(options.port ?? 0, host, () => resolve());
   });
-  const port = (server.address() as AddressInfo).port;
+  const port = server.address().port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   let poller: RepositoryPoller | undefined;
@@ -224,8 +204,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   async function shutdown(): Promise<void> {
     await poller?.stop();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
+    const closed = server.close();
     if (inFlight > 0) {
       const drained = new Promise<void>((resolve) => (idle = resolve));
       const grace = new Promise<void>((resolve) => setTimeout(resolve, options.shutdownGraceMs ?? 30_000).unref());
