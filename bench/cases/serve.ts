@@ -4,15 +4,21 @@
  * child processes, the same closed-loop client, concurrency 1, 8 and 64, for iris-v1 and a 784-input MLP,
  * JSON and binary requests. A last pair of cases sets binary against JSON on modelship alone.
  * Latency percentiles of each case are logged after it.
+ *
+ * Where `taskset` is there and the process may use two CPUs or more, the client runs on the first and
+ * both servers on the rest. Otherwise the scheduler decides, for seconds at a time, whether a server shares
+ * the client's CPU; at concurrency 1 that placement moved a server's rate by a third either way, more than
+ * any difference between the servers.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineCase, type BenchContext } from '../harness.js';
 import { closeAgents, percentile, runLoad, type LoadTarget } from '../http-load.js';
 import { writeMlpModel } from '../../scripts/fixtures/mlp.js';
 import { inputData } from '../ort-throughput.js';
+import { parseCpuList } from '../../src/runtime/cpu.js';
 
 interface ServedModel {
   label: string;
@@ -31,8 +37,35 @@ interface Servers {
 
 const THREADS = '1';
 
-function startChild(args: string[], cwd: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+interface CpuPlan {
+  client: string;
+  servers: string;
+  /** The affinity the process had, restored after the serving cases. */
+  all: string;
+}
+
+/** The client on the first CPU this process may use, servers on the others; undefined when that cannot be. */
+function cpuPlan(): CpuPlan | undefined {
+  let all: string | undefined;
+  try {
+    all = /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1].trim();
+  } catch {
+    return undefined;
+  }
+  const cpus = all ? parseCpuList(all) : [];
+  if (!all || cpus.length < 2 || spawnSync('taskset', ['-V']).status !== 0) return undefined;
+  return { client: String(cpus[0]), servers: cpus.slice(1).join(','), all };
+}
+
+/** Sets the CPUs of every thread of this process (the load client). */
+function pinSelf(cpus: string): void {
+  spawnSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
+}
+
+function startChild(args: string[], cwd: string, cpus?: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = cpus
+    ? spawn('taskset', ['-c', cpus, process.execPath, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   return new Promise((resolve, reject) => {
@@ -62,7 +95,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function startServers(ctx: BenchContext, model: ServedModel): Promise<Servers> {
+async function startServers(ctx: BenchContext, model: ServedModel, cpus: CpuPlan | undefined): Promise<Servers> {
   const repo = join(ctx.tmpDir, `serve-${model.label}`);
   await mkdir(join(repo, model.name, '1'), { recursive: true });
   await copyFile(model.file, join(repo, model.name, '1', 'model.onnx'));
@@ -79,10 +112,12 @@ async function startServers(ctx: BenchContext, model: ServedModel): Promise<Serv
   const project = await startChild(
     [cli, 'serve', '--repository', repo, '--port', '0', '--intra-op-threads', THREADS],
     ctx.repoRoot,
+    cpus?.servers,
   );
   const baseline = await startChild(
     ['--import', 'tsx', join(ctx.repoRoot, 'bench', 'serve-baseline.ts'), model.file, model.name, THREADS],
     ctx.repoRoot,
+    cpus?.servers,
   ).catch(async (error: unknown) => {
     await stopChild(project.child);
     throw error;
@@ -143,13 +178,20 @@ export async function cases(ctx: BenchContext) {
   const cli = join(ctx.repoRoot, 'dist', 'cli.js');
   const concurrencies = ctx.quick ? [1, 8] : [1, 8, 64];
   const sampleMs = ctx.quick ? 100 : 400;
+  const cpus = cpuPlan();
+  ctx.log(
+    cpus
+      ? `serve: load client on CPU ${cpus.client}, both servers on CPU ${cpus.servers} (taskset)`
+      : 'serve: client and servers placed by the scheduler (no taskset, or one CPU)',
+  );
 
   // Servers are shared by the cases of one model: started by the first, stopped by the last.
   const running = new Map<string, Promise<Servers>>();
   const serversFor = (model: ServedModel) => {
     let servers = running.get(model.label);
     if (!servers) {
-      servers = startServers(ctx, model);
+      if (cpus) pinSelf(cpus.client);
+      servers = startServers(ctx, model, cpus);
       running.set(model.label, servers);
     }
     return servers;
@@ -157,6 +199,7 @@ export async function cases(ctx: BenchContext) {
   const stopServers = async (model: ServedModel) => {
     const servers = await running.get(model.label)?.catch(() => undefined);
     running.delete(model.label);
+    if (cpus) pinSelf(cpus.all);
     if (!servers) return;
     closeAgents(servers.project.url);
     closeAgents(servers.baseline.url);
