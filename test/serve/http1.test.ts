@@ -673,6 +673,34 @@ describe('close()', () => {
   });
 });
 
+describe('connections read one after another', () => {
+  it('keeps the partial head and body of each connection intact while others are read', async () => {
+    const port = await mainPort();
+    const a = await RawClient.open(port);
+    const b = await RawClient.open(port);
+    const bodyA = 'A'.repeat(3000) + 'a'.repeat(3000);
+    const bodyB = 'B'.repeat(5000);
+    // A: half a head, then B whole, then the rest of A's head and half its body, then B again, then A's end.
+    a.write('POST /a?wait=20 HTTP/1.1\r\nHost: x\r\nX-Long: ' + 'h'.repeat(500));
+    await sleep(10);
+    b.write(`POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: ${bodyB.length}\r\n\r\n${bodyB}`);
+    await b.waitReplies(1);
+    a.write(`\r\nContent-Length: ${bodyA.length}\r\n\r\n${bodyA.slice(0, 3000)}`);
+    await sleep(10);
+    b.write(`POST /b2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nxxxxx\r\n`);
+    await sleep(10);
+    a.write(bodyA.slice(3000));
+    b.write('0\r\n\r\n');
+    const [ra] = await a.waitReplies(1);
+    const replies = await b.waitReplies(2);
+    expect(echoed(ra).url).toBe('/a?wait=20');
+    expect(echoed(ra).headers['x-long']).toBe('h'.repeat(500));
+    expect(echoed(ra).body).toBe(bodyA);
+    expect(echoed(replies[0]).body).toBe(bodyB);
+    expect(echoed(replies[1]).body).toBe('xxxxx');
+  });
+});
+
 describe('clients that go away', () => {
   it('rejects body() when the client leaves mid-body, and every dispatched request is answered once', async () => {
     const { port, stats } = await startEcho();
