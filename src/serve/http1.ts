@@ -23,6 +23,8 @@ export interface HttpLimits {
   requestTimeoutMs?: number;
   /** An idle keep-alive connection is closed after this. Default 5 s. */
   keepAliveTimeoutMs?: number;
+  /** A connection whose client reads none of its answer for this long is closed. Default 60 s. */
+  sendTimeoutMs?: number;
 }
 
 export type HttpHandler = (req: HttpRequest, res: HttpResponse) => void;
@@ -35,6 +37,7 @@ const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
 // eslint-disable-next-line no-control-regex -- control characters are what it finds
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
+const OWS_AROUND = /^[ \t]+|[ \t]+$/g;
 
 const REASONS: Record<number, string> = {
   200: 'OK',
@@ -156,6 +159,8 @@ export class HttpRequest {
 const EMPTY = Buffer.alloc(0);
 /** Body bytes held for a handler that has not asked for them yet. */
 const PAUSE_AFTER = 1 << 20;
+/** Answer bytes waiting for a client to read them, past which no further pipelined request is taken. */
+const WRITE_HIGH = 1 << 20;
 
 const formatBytes = (n: number) =>
   n >= 1 << 20 && n % (1 << 20) === 0
@@ -199,9 +204,10 @@ export class HttpResponse {
 
   /** Abandons the exchange: the connection is closed without an answer. */
   destroy(): void {
-    this.conn.destroy();
+    // Once answered, the connection may already carry the next request: leave it be.
     if (this.headersSent) return;
     this.headersSent = true;
+    this.conn.destroy();
     this.onDone();
   }
 }
@@ -224,6 +230,18 @@ class Connection {
   private parsing = false;
   /** The client shut its side of the connection. */
   private peerDone = false;
+  private trailerBytes = 0;
+  /** Answers are waiting in the socket for a client that does not read: no new request is taken. */
+  private blocked = false;
+  /** Bytes waiting in the socket when the sweep last looked, and when that last changed. */
+  private unsent = 0;
+  private sentAt = performance.now();
+  private readonly unblock = () => {
+    this.blocked = false;
+    this.resume();
+    if (this.state === 'head' && this.pending.length > 0) this.parse();
+    if (this.peerDone) this.finishAfterPeer();
+  };
 
   constructor(
     private readonly socket: Socket,
@@ -239,9 +257,22 @@ class Connection {
     return this.state === 'head' && this.pending.length === 0 && this.request === undefined;
   }
 
+  /** What the sweep does: undefined nothing, 0 close, else answer with that status and close. */
   get timedOut(): number | undefined {
-    const age = performance.now() - this.since;
+    const now = performance.now();
     const limits = this.server.limits;
+    // An answer still going out is not idleness; a client that stops taking it is dropped.
+    const unsent = this.socket.writableLength;
+    if (unsent > 0) {
+      if (unsent !== this.unsent) {
+        this.unsent = unsent;
+        this.sentAt = now;
+        return undefined;
+      }
+      return now - this.sentAt > limits.sendTimeoutMs ? 0 : undefined;
+    }
+    this.unsent = 0;
+    const age = now - this.since;
     if (this.state === 'answering' || this.state === 'draining') return undefined;
     if (this.idle) return age > limits.keepAliveTimeoutMs ? 0 : undefined;
     if (this.state === 'head') return age > limits.headersTimeoutMs ? 408 : undefined;
@@ -293,7 +324,8 @@ class Connection {
     if (this.state !== 'answering' && this.state !== 'draining') {
       if (this.request && !this.request.complete)
         this.request.abort(new HttpError(400, 'The request body was cut short.'));
-      if (this.state === 'head' || !this.request) this.destroy();
+      // Nothing being answered: close once what was written is sent.
+      if (this.state === 'head' || !this.request) this.endAndDrain();
     }
   }
 
@@ -303,7 +335,7 @@ class Connection {
     const fresh = this.pending.length === 0;
     this.pending = fresh ? chunk : Buffer.concat([this.pending, chunk]);
     // Pipelined requests wait while one is answered; a client that sends many more waits too.
-    if (this.state !== 'answering') this.parse();
+    if (this.state !== 'answering' && !this.blocked) this.parse();
     else if (this.pending.length > PAUSE_AFTER) this.pause();
     if (fresh && this.pending.length > 0 && this.pending.buffer === chunk.buffer)
       this.pending = Buffer.from(this.pending);
@@ -328,13 +360,14 @@ class Connection {
     } finally {
       this.parsing = false;
     }
+    if (this.peerDone && !this.closed) this.finishAfterPeer();
   }
 
   private consume(): void {
     for (;;) {
       switch (this.state) {
         case 'head':
-          if (!this.parseHead()) return;
+          if (this.blocked || !this.parseHead()) return;
           break;
         case 'body':
           if (!this.takeBody()) return;
@@ -343,10 +376,14 @@ class Connection {
         case 'chunk-size': {
           const line = this.line(1024, 'chunk size line');
           if (line === undefined) return;
-          const size = /^([0-9A-Fa-f]{1,12})(?:[ \t]*;[^\r\n]*)?$/.exec(line);
-          if (!size) throw new ProtocolError(400, `Bad chunk size line '${line.slice(0, 40)}'.`);
+          // Leading zeros are allowed; the size itself is held to 12 hex digits (under 2^48).
+          const size = /^0*([0-9A-Fa-f]{1,12})(?:[ \t]*;(.*))?$/.exec(line);
+          if (!size || line.length > 1024 || (size[2] !== undefined && BAD_VALUE.test(size[2]))) {
+            throw new ProtocolError(400, `Bad chunk size line '${printable(line)}'.`);
+          }
           this.remaining = parseInt(size[1], 16);
           this.state = this.remaining === 0 ? 'trailers' : 'chunk-data';
+          this.trailerBytes = 0;
           break;
         }
         case 'chunk-data':
@@ -362,10 +399,19 @@ class Connection {
           break;
         }
         case 'trailers': {
-          const line = this.line(this.server.limits.maxHeaderBytes, 'trailer');
+          const max = this.server.limits.maxHeaderBytes;
+          const line = this.line(max, 'trailer');
           if (line === undefined) return;
-          if (line === '') this.finishBody();
-          else if (BAD_VALUE.test(line)) throw new ProtocolError(400, 'A trailer field holds a control character.');
+          if (line === '') {
+            this.finishBody();
+            break;
+          }
+          // Trailers are read and dropped, but held to the rules and the size of a head.
+          this.trailerBytes += line.length + 2;
+          const colon = line.indexOf(':');
+          if (colon <= 0 || !TOKEN.test(line.slice(0, colon)) || BAD_VALUE.test(line) || this.trailerBytes > max) {
+            throw new ProtocolError(400, 'Malformed or oversized trailer section.');
+          }
           break;
         }
         case 'answering':
@@ -437,7 +483,8 @@ class Connection {
       throw new ProtocolError(400, `Malformed request line '${printable(requestLine)}'.`);
     }
 
-    const headers: Record<string, string> = {};
+    // No prototype: a header named __proto__ or constructor is just a header.
+    const headers = Object.create(null) as Record<string, string>;
     let contentLength: string | undefined;
     for (let i = 1; i < lines.length; i++) {
       const line = lines[i];
@@ -452,8 +499,10 @@ class Connection {
       }
       const name = line.slice(0, colon);
       if (!TOKEN.test(name)) throw new ProtocolError(400, `Malformed header name '${printable(name)}'.`);
-      const value = line.slice(colon + 1).trim();
-      if (BAD_VALUE.test(value)) throw new ProtocolError(400, `Header '${name}' holds a control character.`);
+      // Optional whitespace is spaces and tabs only; anything else around a value is part of it.
+      const raw = line.slice(colon + 1);
+      if (BAD_VALUE.test(raw)) throw new ProtocolError(400, `Header '${name}' holds a control character.`);
+      const value = raw.replace(OWS_AROUND, '');
       const key = name.toLowerCase();
       if (key === 'content-length') {
         if (contentLength !== undefined && contentLength !== value) {
@@ -507,11 +556,21 @@ class Connection {
     else if (declared > 0) {
       this.state = 'body';
       this.remaining = declared;
+      // A body that came with its head is in before the handler runs, so an answer given at once
+      // (a 404, a 405) is not early and the connection stays open.
+      this.takeBody();
+      if (this.remaining === 0) this.finishBody();
     } else {
       request.end();
       this.state = 'answering';
     }
-    this.server.dispatch(request, new HttpResponse(this, request, method === 'HEAD', this.server.onAnswered));
+    const response = new HttpResponse(this, request, method === 'HEAD', this.server.onAnswered);
+    try {
+      this.server.dispatch(request, response);
+    } catch (error) {
+      response.destroy();
+      this.server.onError(error);
+    }
   }
 
   private finishBody(): void {
@@ -567,13 +626,25 @@ class Connection {
     }
     this.state = 'head';
     this.since = performance.now();
+    if (this.socket.writableLength > WRITE_HIGH) {
+      // The client is not reading its answers: take no more requests until it does.
+      if (!this.blocked) {
+        this.blocked = true;
+        this.pause();
+        this.socket.once('drain', this.unblock);
+      }
+      return;
+    }
     this.resume();
+    // Inside parse (an answer given at once), parse goes on with what follows itself.
+    if (this.parsing) return;
     if (this.pending.length > 0) this.parse();
-    if (this.peerDone) this.finishAfterPeer();
+    else if (this.peerDone) this.finishAfterPeer();
   }
 
   /** Requests the client sent before it shut its side are answered; a partial one never completes. */
   private finishAfterPeer(): void {
+    if (this.blocked || this.state === 'draining') return;
     if (this.state === 'head') this.endAndDrain();
     else if (this.request && !this.request.complete) {
       this.request.abort(new HttpError(400, 'The request body was cut short.'));
@@ -607,8 +678,8 @@ class Connection {
     this.state = 'draining';
     this.pending = EMPTY;
     this.resume();
-    this.socket.end();
-    setTimeout(() => this.destroy(), 2000).unref();
+    // Once all is sent; a client that never reads it is dropped by the sweep (sendTimeoutMs).
+    this.socket.end(() => setTimeout(() => this.destroy(), 2000).unref());
   }
 }
 
@@ -616,7 +687,8 @@ class Connection {
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 /**
- * The accepted connection, reading into READ_BUFFER. A plain socket allocates a new 64 KiB buffer for
+ * The accepted connection, reading into READ_BUFFER. (node's server then no longer counts it:
+ * `getConnections()` and `maxConnections` do not apply; the connections are tracked here.) A plain socket allocates a new 64 KiB buffer for
  * every read and shrinks it to what was read: with small requests that churn made the C allocator hand
  * memory back to the system and fault it in again, about one page fault per request, which costs more
  * than parsing the request. `onread` is the documented way to read into a given buffer; it is offered
@@ -657,6 +729,7 @@ export class HttpServer {
   private readonly connections = new Set<Connection>();
   private readonly sweeper: NodeJS.Timeout;
   private drained: (() => void) | undefined;
+  private closed: Promise<void> | undefined;
 
   constructor(
     private readonly handler: HttpHandler,
@@ -671,6 +744,7 @@ export class HttpServer {
       headersTimeoutMs: limits.headersTimeoutMs ?? 60_000,
       requestTimeoutMs: limits.requestTimeoutMs ?? 300_000,
       keepAliveTimeoutMs: limits.keepAliveTimeoutMs ?? 5_000,
+      sendTimeoutMs: limits.sendTimeoutMs ?? 60_000,
     };
     // Half-open: a client may send a request and shut its side; it still gets the answer.
     this.net = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (accepted) => {
@@ -712,9 +786,12 @@ export class HttpServer {
     if (this.connections.size === 0) this.drained?.();
   }
 
-  /** Stops accepting connections; idle ones close now, busy ones after their answer. */
-  /** Resolves once the listener is closed and every connection is gone. */
+  /**
+   * Stops accepting connections; idle ones close now, busy ones after their answer. Resolves once the
+   * listener is closed and every connection is gone.
+   */
   close(): Promise<void> {
+    if (this.closed) return this.closed;
     this.closing = true;
     const listening = new Promise<void>((resolve) => this.net.close(() => resolve()));
     const drained = new Promise<void>((resolve) => {
@@ -722,7 +799,8 @@ export class HttpServer {
       if (this.connections.size === 0) resolve();
     });
     for (const conn of this.connections) conn.closeSoon();
-    return Promise.all([listening, drained]).then(() => clearInterval(this.sweeper));
+    this.closed = Promise.all([listening, drained]).then(() => clearInterval(this.sweeper));
+    return this.closed;
   }
 
   closeAllConnections(): void {

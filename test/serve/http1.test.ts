@@ -781,3 +781,137 @@ describe('ordinary clients (fetch)', () => {
     });
   });
 });
+
+/** A server whose handler is the test's own; counts handler calls and answers. */
+async function startWith(
+  handler: (req: HttpRequest, res: HttpResponse) => void,
+  limits?: HttpLimits,
+): Promise<{ server: HttpServer; port: number; stats: { calls: number; answered: number; errors: number } }> {
+  const stats = { calls: 0, answered: 0, errors: 0 };
+  const server = new HttpServer(
+    (req, res) => {
+      stats.calls++;
+      handler(req, res);
+    },
+    limits,
+    () => stats.answered++,
+    () => stats.errors++,
+  );
+  servers.push(server);
+  await server.listen(0, '127.0.0.1');
+  return { server, port: server.address().port, stats };
+}
+
+const plain = { 'Content-Type': 'text/plain' };
+
+describe('field values: only spaces and tabs around them are optional whitespace', () => {
+  it.each([
+    ['a vertical tab before chunked', 'Transfer-Encoding: \x0bchunked', 400],
+    ['a no-break space after chunked', 'Transfer-Encoding: chunked\xa0', 501],
+    ['a bare CR after chunked', 'Transfer-Encoding: chunked\r', 400],
+    ['a no-break space after a length', 'Content-Length: 3\xa0', 400],
+    ['a bare LF after a length', 'Content-Length: 3\n', 400],
+  ])('%s is refused', async (_, header, status) => {
+    const port = await mainPort();
+    const client = await exchange(port, `POST /ows HTTP/1.1\r\nHost: x\r\n${header}\r\n\r\n3\r\nabc\r\n0\r\n\r\n`);
+    expect(client.finals[0]?.status).toBe(status);
+    expect(await client.closed()).toBe(true);
+  });
+
+  it('keeps headers named like object properties, and accepts chunk sizes with leading zeros', async () => {
+    const port = await mainPort();
+    const client = await exchange(
+      port,
+      'POST /proto HTTP/1.1\r\nHost: x\r\n__proto__: p\r\nconstructor: c\r\nTransfer-Encoding: chunked\r\n\r\n' +
+        '00000000000003\r\nabc\r\n0\r\n\r\n',
+    );
+    const echo = echoed(client.finals[0]);
+    expect(echo.headers['__proto__']).toBe('p');
+    expect(echo.headers.constructor).toBe('c');
+    expect(echo.body).toBe('abc');
+  });
+});
+
+describe('handlers that answer at once, throw, or destroy', () => {
+  it('answers every pipelined request before a half-close even when answers come at once', async () => {
+    const { port, stats } = await startWith((req, res) => {
+      const go = () => res.send(200, plain, req.url);
+      if (req.url === '/a') setTimeout(go, 30);
+      else go();
+    });
+    const client = await RawClient.open(port);
+    client.socket.end(['/a', '/b', '/c'].map((u) => `GET ${u} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+    const replies = await client.waitReplies(3);
+    expect(replies.map((r) => r.body.toString())).toEqual(['/a', '/b', '/c']);
+    expect(await client.closed()).toBe(true);
+    expect(stats).toMatchObject({ calls: 3, answered: 3 });
+  });
+
+  it('keeps a connection open after an at-once answer to a request whose body came with its head', async () => {
+    const { port } = await startWith((req, res) => res.send(404, plain, 'no'));
+    const client = await exchange(port, 'POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody', 1);
+    expect(client.finals[0].status).toBe(404);
+    expect(client.finals[0].headers.connection).toBeUndefined();
+    client.write('GET /y HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect((await client.waitReplies(2)).map((r) => r.status)).toEqual([404, 404]);
+  });
+
+  it('counts a handler that throws as answered (the connection goes) and keeps serving', async () => {
+    const { port, stats } = await startWith((req, res) => {
+      if (req.url === '/throw') throw new Error('handler bug');
+      res.send(200, plain, 'ok');
+    });
+    const client = await exchange(port, 'GET /throw HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(await client.closed()).toBe(true);
+    expect(stats).toMatchObject({ calls: 1, answered: 1, errors: 1 });
+    const next = await exchange(port, 'GET /ok HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(next.finals[0].status).toBe(200);
+  });
+
+  it('ignores destroy() after send(): the next pipelined request is still answered', async () => {
+    const { port } = await startWith((req, res) => {
+      res.send(200, plain, req.url);
+      queueMicrotask(() => res.destroy());
+    });
+    const client = await exchange(port, 'GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n', 2);
+    expect(client.finals.map((r) => r.body.toString())).toEqual(['/a', '/b']);
+    expect(client.ended).toBe(false);
+  });
+});
+
+describe('clients that read slowly or not at all', () => {
+  const big = Buffer.alloc(8 << 20, 7);
+
+  it('delivers a large answer whole to a client that starts reading late, closing or keep-alive', async () => {
+    const { port } = await startWith((req, res) => res.send(200, plain, big), { keepAliveTimeoutMs: 100 });
+    for (const connection of ['close', 'keep-alive']) {
+      const client = await RawClient.open(port);
+      client.socket.pause();
+      client.write(`GET /big HTTP/1.1\r\nHost: x\r\nConnection: ${connection}\r\n\r\n`);
+      await sleep(500);
+      client.socket.resume();
+      const [reply] = await client.waitReplies(1, 5000);
+      expect(reply?.body.length).toBe(big.length);
+    }
+  });
+
+  it('stops taking pipelined requests while a client reads none of its answers, then goes on', async () => {
+    const answer = Buffer.alloc(64 * 1024, 1);
+    const { port, stats } = await startWith((req, res) => res.send(200, plain, answer));
+    const client = await RawClient.open(port);
+    client.socket.pause();
+    client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(200));
+    await sleep(300);
+    expect(stats.calls).toBeGreaterThan(0);
+    expect(stats.calls).toBeLessThan(200);
+    client.socket.resume();
+    expect((await client.waitReplies(200, 10_000)).length).toBe(200);
+    expect(stats).toMatchObject({ calls: 200, answered: 200 });
+  });
+
+  it('close() called twice resolves both callers', async () => {
+    const { server } = await startWith((req, res) => res.send(200, plain, 'ok'));
+    const results = await Promise.all([server.close(), server.close()]);
+    expect(results).toHaveLength(2);
+  });
+});
