@@ -178,18 +178,23 @@ export async function cases(ctx: BenchContext) {
   const cli = join(ctx.repoRoot, 'dist', 'cli.js');
   const concurrencies = ctx.quick ? [1, 8] : [1, 8, 64];
   const sampleMs = ctx.quick ? 100 : 400;
-  const cpus = cpuPlan();
-  ctx.log(
-    cpus
-      ? `serve: load client on CPU ${cpus.client}, both servers on CPU ${cpus.servers} (taskset)`
-      : 'serve: client and servers placed by the scheduler (no taskset, or one CPU)',
-  );
+  let cpus: CpuPlan | undefined;
+  let planned = false;
 
   // Servers are shared by the cases of one model: started by the first, stopped by the last.
   const running = new Map<string, Promise<Servers>>();
   const serversFor = (model: ServedModel) => {
     let servers = running.get(model.label);
     if (!servers) {
+      if (!planned) {
+        planned = true;
+        cpus = cpuPlan();
+        ctx.log(
+          cpus
+            ? `serve: load client on CPU ${cpus.client}, both servers on CPU ${cpus.servers} (taskset)`
+            : 'serve: client and servers placed by the scheduler (no taskset, or one CPU)',
+        );
+      }
       if (cpus) pinSelf(cpus.client);
       servers = startServers(ctx, model, cpus);
       running.set(model.label, servers);
