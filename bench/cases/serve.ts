@@ -11,14 +11,14 @@
  * any difference between the servers.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineCase, type BenchContext } from '../harness.js';
 import { closeAgents, percentile, runLoad, type LoadTarget } from '../http-load.js';
 import { writeMlpModel } from '../../scripts/fixtures/mlp.js';
 import { inputData } from '../ort-throughput.js';
-import { parseCpuList } from '../../src/runtime/cpu.js';
+import { allowedCpus } from '../../src/runtime/cpu.js';
 
 interface ServedModel {
   label: string;
@@ -46,15 +46,9 @@ interface CpuPlan {
 
 /** The client on the first CPU this process may use, servers on the others; undefined when that cannot be. */
 function cpuPlan(): CpuPlan | undefined {
-  let all: string | undefined;
-  try {
-    all = /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1].trim();
-  } catch {
-    return undefined;
-  }
-  const cpus = all ? parseCpuList(all) : [];
-  if (!all || cpus.length < 2 || spawnSync('taskset', ['-V']).status !== 0) return undefined;
-  return { client: String(cpus[0]), servers: cpus.slice(1).join(','), all };
+  const cpus = allowedCpus() ?? [];
+  if (cpus.length < 2 || spawnSync('taskset', ['-V']).status !== 0) return undefined;
+  return { client: String(cpus[0]), servers: cpus.slice(1).join(','), all: cpus.join(',') };
 }
 
 /** Sets the CPUs of every thread of this process (the load client). */

@@ -21,8 +21,7 @@ export function usableCores(): number {
 /** Distinct (package, core) pairs among the CPUs in this process's affinity mask; undefined off Linux. */
 function linuxPhysicalCores(): number | undefined {
   try {
-    const allowed = /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
-    const cpus = allowed ? parseCpuList(allowed) : cpuDirectories();
+    const cpus = allowedCpus() ?? cpuDirectories();
     const cores = new Set<string>();
     for (const cpu of cpus) {
       const topology = `/sys/devices/system/cpu/cpu${cpu}/topology`;
@@ -40,6 +39,16 @@ function cpuDirectories(): number[] {
     .map((name) => /^cpu(\d+)$/.exec(name)?.[1])
     .filter((n): n is string => n !== undefined)
     .map(Number);
+}
+
+/** The logical CPUs in this process's affinity mask (Linux); undefined where that cannot be read. */
+export function allowedCpus(): number[] | undefined {
+  try {
+    const list = /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    return list ? parseCpuList(list) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** "0-3,8,10-11" → [0, 1, 2, 3, 8, 10, 11]. */
