@@ -21,17 +21,21 @@ export function hasBatchDimension(signature: Signature): boolean {
   return signature.inputs.length > 0 && signature.inputs.every((i) => i.shape.length > 0 && isVariable(i.shape[0]));
 }
 
-/** Rows per run by default: onnxruntime's per-run overhead has faded by then. */
-const DEFAULT_BATCH_ROWS = 1024;
+/** Input bytes per run to aim for: enough that onnxruntime's fixed cost per run fades. */
+const TARGET_BATCH_BYTES = 256 << 10;
+/** Rows per run at least (when they fit in MAX_BATCH_BYTES) and at most. */
+const MIN_BATCH_ROWS = 1024;
+const MAX_BATCH_ROWS = 16384;
 /** Input bytes per run at most, so that a batch of large rows (images) stays small in memory. */
 const MAX_BATCH_BYTES = 16 << 20;
 
 /**
- * Rows per run when not set: 1024, fewer (a power of two, at least 32) when that would hold more than
- * 16 MiB of input; 1 for a model without a batch dimension. Not more: larger batches made onnxruntime
- * split operators across threads, and raw session.run was slower per row at 4096 rows than at 1024 for
- * both a 4-feature classifier and a 784-wide MLP (bench/cases/evaluate.ts), markedly so on a busy
- * two-core runner.
+ * Rows per run when not set: a power of two near 256 KiB of input, from 1024 to 16384 rows, fewer (at
+ * least 32) when 1024 would hold more than 16 MiB; 1 for a model without a batch dimension. A run costs
+ * onnxruntime some 15 µs whatever its size, which dominates narrow rows: raw session.run over 100,000
+ * rows of a 4-feature classifier took 3.9 ms at 1024 rows a run and 1.5 ms at 16384 (two threads). Wide
+ * rows gain nothing from more: a 784-wide MLP ran fastest at 1024 and slower from 4096 on, when
+ * onnxruntime splits its operators differently.
  */
 export function autoBatchSize(signature: Signature): number {
   if (!hasBatchDimension(signature)) return 1;
@@ -40,8 +44,10 @@ export function autoBatchSize(signature: Signature): number {
     const fixed = input.shape.slice(1).reduce<number>((n, d) => n * (isVariable(d) ? 1 : (d as number)), 1);
     bytesPerRow += fixed * 4;
   }
-  const rows = Math.floor(MAX_BATCH_BYTES / Math.max(1, bytesPerRow));
-  return Math.min(DEFAULT_BATCH_ROWS, Math.max(32, 2 ** Math.floor(Math.log2(Math.max(1, rows)))));
+  const powerOfTwo = (bytes: number) =>
+    2 ** Math.floor(Math.log2(Math.max(1, Math.floor(bytes / Math.max(1, bytesPerRow)))));
+  const rows = Math.min(MAX_BATCH_ROWS, Math.max(MIN_BATCH_ROWS, powerOfTwo(TARGET_BATCH_BYTES)));
+  return Math.max(32, Math.min(rows, powerOfTwo(MAX_BATCH_BYTES)));
 }
 
 /** The nested shape of a JSON value: [] for a scalar, [n, ...] for arrays. */

@@ -142,7 +142,10 @@ describe('signature differences', () => {
 
 describe('row batches', () => {
   it('sizes batches by input width, one row for a model without a batch dimension', () => {
-    expect(autoBatchSize(classifier)).toBe(1024);
+    // 16 bytes a row: 16384 rows make 256 KiB; 64 bytes: 4096.
+    expect(autoBatchSize(classifier)).toBe(16384);
+    expect(autoBatchSize({ inputs: [{ name: 'x', datatype: 'FP32', shape: ['N', 16] }], outputs: [] })).toBe(4096);
+    // 3136 bytes: 256 KiB would be 83 rows, raised to the floor of 1024.
     expect(autoBatchSize(mlp)).toBe(1024);
     // 3x224x224 floats: 588 KiB a row, so 16 rows fit in 16 MiB, raised to the floor of 32.
     const image: Signature = { inputs: [{ name: 'x', datatype: 'FP32', shape: ['N', 3, 224, 224] }], outputs: [] };
