@@ -18,6 +18,8 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { allTensors } from './checks.js';
+import type { OnnxModel } from './types.js';
 import { ModelshipError } from '../errors.js';
 import { resolveModelPath } from './read.js';
 import { WireReader, WireType, decodeError } from './wire.js';
@@ -164,6 +166,17 @@ export async function externalDataLocations(modelFile: string): Promise<string[]
 
 async function hashFile(hash: Hash, path: string): Promise<void> {
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+}
+
+/**
+ * digestModel for a model already read and decoded: when no tensor keeps its data outside the file, the
+ * digest is the hash of these bytes, with no second read.
+ */
+export async function digestReadModel(file: string, model: OnnxModel, bytes: Uint8Array): Promise<string> {
+  for (const { tensor } of allTensors(model.graph)) {
+    if (tensor.storage === 'external') return digestModel(file);
+  }
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 /** `sha256:<hex>` of a model (a file, or a folder holding model.onnx) and its external data. */

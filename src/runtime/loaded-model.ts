@@ -1,7 +1,7 @@
 /** The candidate and baseline models of an evaluation: file, digest, signature, labels, a session. */
 import type { Logger } from '../log.js';
 import { labelsFromMetadata } from '../metrics/predictions.js';
-import { digestModel } from '../onnx/digest.js';
+import { digestReadModel } from '../onnx/digest.js';
 import { readModelFile } from '../onnx/read.js';
 import { signatureOf } from '../onnx/signature.js';
 import { openSession, type ModelSession } from './session.js';
@@ -21,10 +21,10 @@ export interface LoadedModel {
 
 /** Reads the model and opens its session, whose runs use `threads` threads. */
 export async function loadModel(path: string, log: Logger, threads: number): Promise<LoadedModel> {
-  const { model, path: file } = await readModelFile(path);
+  const { model, bytes, path: file } = await readModelFile(path);
   // Evaluation reads and scores rows between runs: threads spinning for the next run would slow that down.
   const [digest, session] = await Promise.all([
-    digestModel(file),
+    digestReadModel(file, model, bytes),
     openSession(file, { log, spinWait: false, intraOpThreads: threads }),
   ]);
   const labels = labelsFromMetadata(model.metadataProps);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelshipError } from '../../src/errors.js';
-import { digestModel, externalDataLocations } from '../../src/onnx/digest.js';
+import { digestModel, digestReadModel, externalDataLocations } from '../../src/onnx/digest.js';
 import { encodeModel, type InitializerSpec, type ModelSpec } from '../../src/onnx/encode.js';
 import { readModelFile } from '../../src/onnx/read.js';
 import { signatureOf } from '../../src/onnx/signature.js';
@@ -113,6 +113,8 @@ describe('digestModel', () => {
     const path = join(dir, 'plain.onnx');
     const bytes = await writeModel(path, addModel({ constant: 3 }));
     expect(await digestModel(path)).toBe(`sha256:${sha256(bytes)}`);
+    const read = await readModelFile(path);
+    expect(await digestReadModel(read.path, read.model, read.bytes)).toBe(`sha256:${sha256(bytes)}`);
   });
 
   it('frames the model and each external file, sorted and once per location', async () => {
@@ -141,6 +143,9 @@ describe('digestModel', () => {
       .digest('hex');
     const digest = await digestModel(folder);
     expect(digest).toBe(`sha256:${expected}`);
+    // From the model already read, the external files are still read and framed.
+    const read = await readModelFile(folder);
+    expect(await digestReadModel(read.path, read.model, read.bytes)).toBe(digest);
     expect(digest).not.toBe(`sha256:${sha256(model)}`);
     // New weights in an external file are a new digest.
     await writeFile(join(folder, 'b.bin'), new Float32Array([5, 6, 7, 8, 9, 10, 11, 13]));
