@@ -10,13 +10,15 @@ import { ArrayFeeds, arrayFixtureError, fieldArray, planInputArrays, plainValues
 import type { Logger } from '../log.js';
 import type { LoadedModel } from '../runtime/loaded-model.js';
 import { autoBatchSize, hasBatchDimension } from '../runtime/row-batches.js';
-import { createScorer, type RunOptions, type RunResult } from './fixture-run.js';
+import { createScorer, type BatchRows, type RunOptions, type RunResult } from './fixture-run.js';
 
 /** The rows of one read: the bytes of every array in use, and where they start in the file. */
 class RowChunk {
   readonly bytes = new Map<NpyArray, Uint8Array>();
   rows = 0;
-  /** File row index of each row in the chunk (rows of other shards already dropped). */
+  /** File row index of the chunk's first row. */
+  start = 0;
+  /** File row index of each row in the chunk, in a sharded run (rows of other shards already dropped). */
   readonly index: number[] = [];
   /** Where each array's 64-bit integers are read as numbers (labels, ids, slices), reused by every batch. */
   private readonly numbers = new Map<NpyArray, Float64Array>();
@@ -35,6 +37,56 @@ class RowChunk {
   /** One value per row of `array` (a label, id or slice array) as plain numbers or strings. */
   values(array: NpyArray): ArrayLike<number | string> {
     return plainValues(array, this.bytes.get(array)!, this.rows, this.numbers.get(array));
+  }
+}
+
+const NO_SLICES: ReadonlyArray<string | undefined> = [];
+
+/**
+ * A chunk's rows as scoring reads them: labels straight from their array; index, line, id and slices
+ * made into a list each only when asked for (row by row scoring, or an error message).
+ */
+class ChunkRows implements BatchRows {
+  readonly count: number;
+  readonly expected: ReadonlyArray<undefined> = [];
+  private columns?: Pick<BatchRows, 'index' | 'line' | 'id' | 'slices'>;
+
+  constructor(
+    private readonly chunk: RowChunk,
+    readonly label: ArrayLike<number | string>,
+    private readonly ids: ArrayLike<number | string> | undefined,
+    private readonly sliceValues: Array<ArrayLike<number | string>>,
+  ) {
+    this.count = chunk.rows;
+  }
+
+  get index(): ArrayLike<number> {
+    return this.column().index;
+  }
+  get line(): ArrayLike<number> {
+    return this.column().line;
+  }
+  get id(): ArrayLike<string | undefined> {
+    return this.column().id;
+  }
+  get slices(): ArrayLike<ReadonlyArray<string | undefined>> {
+    return this.column().slices;
+  }
+
+  private column(): Pick<BatchRows, 'index' | 'line' | 'id' | 'slices'> {
+    if (this.columns) return this.columns;
+    const { chunk, ids, sliceValues, count } = this;
+    const index = chunk.index.length > 0 ? chunk.index : Array.from({ length: count }, (_, r) => chunk.start + r);
+    return (this.columns = {
+      index,
+      line: index.map((i) => i + 1),
+      id: Array.from({ length: count }, (_, r) => (ids ? String(ids[r]) : undefined)),
+      slices: Array.from({ length: count }, (_, r) =>
+        sliceValues.length === 0
+          ? NO_SLICES
+          : sliceValues.map((values) => (values[r] === '' ? undefined : String(values[r]))),
+      ),
+    });
   }
 }
 
@@ -108,8 +160,8 @@ export async function runArrays(
       next += rows;
       await Promise.all(used.map((a) => a.readRows(chunk.bytes.get(a)!, rows)));
       chunk.index.length = 0;
+      chunk.start = start;
       if (!shard) {
-        for (let r = 0; r < rows; r++) chunk.index.push(start + r);
         chunk.rows = rows;
         return chunk;
       }
@@ -128,7 +180,6 @@ export async function runArrays(
       return chunk;
     };
 
-    const NO_SLICES: ReadonlyArray<string | undefined> = [];
     let turn = 0;
     reading = read(chunks[turn]);
     while (reading) {
@@ -139,24 +190,14 @@ export async function runArrays(
       reading?.catch(() => undefined);
       const rows = chunk.rows;
       if (rows === 0) continue;
-      const labelValues = chunk.values(label);
-      const idValues = id ? chunk.values(id) : undefined;
-      const sliceValues = slices.map((s) => chunk.values(s));
-      for (let r = 0; r < rows; r++) {
-        const sliceRow =
-          sliceValues.length === 0
-            ? NO_SLICES
-            : sliceValues.map((values) => (values[r] === '' ? undefined : String(values[r])));
-        scorer.pending.push(
-          chunk.index[r],
-          chunk.index[r] + 1,
-          idValues ? String(idValues[r]) : undefined,
-          labelValues[r],
-          sliceRow,
-        );
-      }
+      const batch = new ChunkRows(
+        chunk,
+        chunk.values(label),
+        id ? chunk.values(id) : undefined,
+        slices.map((s) => chunk.values(s)),
+      );
       const feeds = feeder.feeds((a) => chunk.bytes.get(a)!, rows);
-      await scorer.score(feeds);
+      await scorer.score(feeds, batch);
     }
     progress.done(evaluation.rows);
     return {

@@ -20,6 +20,7 @@ import {
 import { FlipLog, type FlipState } from './flips.js';
 import { LabelSpace } from './labels.js';
 import { addPaired, emptyPairedCounts, mcnemarExact, mergePaired, type PairedCounts } from './mcnemar.js';
+import type { ClassBatch } from './predictions.js';
 import { SliceTable } from './slices.js';
 
 /** A model's answer for one row: a class id, and its probabilities when the model gives them. */
@@ -94,6 +95,20 @@ export class ClassificationEvaluation implements TaskEvaluation {
       pairs: emptyPairedCounts(),
     }));
     this.flips = new FlipLog(settings.flipLimit);
+  }
+
+  /** Whether rows must come one by one through `add`: a baseline and slices need each row. */
+  get rowByRow(): boolean {
+    return this.baseline !== undefined || this.settings.sliceFields.length > 0;
+  }
+
+  /**
+   * A batch of rows when not `rowByRow`: the same counts as `add` row by row. `actual` holds each row's
+   * class id from `labels`.
+   */
+  addBatch(actual: Int32Array, rows: number, candidate: ClassBatch): void {
+    this.rows += rows;
+    this.candidate.addBatch(actual, candidate.labels, rows, candidate.probabilities, candidate.width);
   }
 
   /**

@@ -2,7 +2,7 @@
  * Classification metrics as a streaming accumulator: a confusion matrix (so every count-based metric),
  * an exact log-loss sum and top-k hits. Constant memory in rows; states merge exactly.
  */
-import { ExactSum } from './exact-sum.js';
+import { ExactSum, SPLIT_26, SPLIT_58, SPLIT_90, SPLIT_TERMS } from './exact-sum.js';
 import type { LabelSpace } from './labels.js';
 
 /** sklearn's clipping for log loss, so one confident mistake gives a large but finite loss. */
@@ -80,7 +80,9 @@ export function scoreProbabilities(
 }
 
 export class ClassificationAccumulator {
-  private confusion: number[][] = [];
+  /** counts[actual * size + predicted], dense over the first `size` class ids; grown as classes appear. */
+  private counts = new Float64Array(0);
+  private size = 0;
   private logLossSum = new ExactSum();
   private logLossRows = 0;
   private topHits = 0;
@@ -97,13 +99,23 @@ export class ClassificationAccumulator {
 
   get rows(): number {
     let rows = 0;
-    for (const row of this.confusion) if (row) for (const n of row) rows += n ?? 0;
+    for (let i = 0; i < this.size * this.size; i++) rows += this.counts[i];
     return rows;
   }
 
+  /** Room for class ids below `classes`. */
+  private fit(classes: number): void {
+    if (classes <= this.size) return;
+    const size = Math.max(classes, this.size * 2);
+    const counts = new Float64Array(size * size);
+    for (let a = 0; a < this.size; a++) counts.set(this.counts.subarray(a * this.size, (a + 1) * this.size), a * size);
+    this.counts = counts;
+    this.size = size;
+  }
+
   add(actual: number, predicted: number, probabilities?: ArrayLike<number>, offset = 0, width = 0): void {
-    const row = (this.confusion[actual] ??= []);
-    row[predicted] = (row[predicted] ?? 0) + 1;
+    this.fit(Math.max(actual, predicted) + 1);
+    this.counts[actual * this.size + predicted]++;
     if (probabilities && width > 0) {
       const { logLoss, topHit } = scoreProbabilities(probabilities, offset, width, actual, this.topK);
       this.logLossSum.add(logLoss);
@@ -117,10 +129,73 @@ export class ClassificationAccumulator {
     }
   }
 
+  /**
+   * A batch of rows at once, counted as `add` counts them row by row (`lastLogLoss` and `lastTopHit`
+   * are left alone). Class ids must be below `labels.size`; probabilities are `width` per row.
+   */
+  addBatch(
+    actual: ArrayLike<number>,
+    predicted: ArrayLike<number>,
+    rows: number,
+    probabilities?: ArrayLike<number>,
+    width = 0,
+  ): void {
+    this.fit(this.labels.size);
+    const { counts, size } = this;
+    for (let r = 0; r < rows; r++) counts[actual[r] * size + predicted[r]]++;
+    if (!probabilities || width <= 0) return;
+    this.logLossRows += rows;
+    const k = this.topK;
+    let hits = 0;
+    // Row losses lie in [-log(1 - ε), -log(ε)], within the range that exact-sum.ts's splitting sums exactly without a loop per term.
+    for (let from = 0; from < rows; from += SPLIT_TERMS) {
+      const to = Math.min(rows, from + SPLIT_TERMS);
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let r = from; r < to; r++) {
+        const a = actual[r];
+        const o = r * width;
+        const p = a < width ? probabilities[o + a] : 0;
+        if (k > 0) {
+          let above = 0;
+          for (let j = 0; j < width; j++) if (probabilities[o + j] > p) above++;
+          if (a < width && above < k) hits++;
+        }
+        // NaN fails both tests and is clipped to ε, as in scoreProbabilities.
+        let x = -Math.log(
+          p >= LOG_LOSS_EPSILON ? (p <= 1 - LOG_LOSS_EPSILON ? p : 1 - LOG_LOSS_EPSILON) : LOG_LOSS_EPSILON,
+        );
+        const h0 = x + SPLIT_26 - SPLIT_26;
+        x -= h0;
+        const h1 = x + SPLIT_58 - SPLIT_58;
+        x -= h1;
+        const h2 = x + SPLIT_90 - SPLIT_90;
+        s0 += h0;
+        s1 += h1;
+        s2 += h2;
+        s3 += x - h2;
+      }
+      this.logLossSum.add(s0);
+      this.logLossSum.add(s1);
+      this.logLossSum.add(s2);
+      this.logLossSum.add(s3);
+    }
+    if (k > 0) {
+      this.topRows += rows;
+      this.topHits += hits;
+    }
+  }
+
+  private count(actual: number, predicted: number): number {
+    return actual < this.size && predicted < this.size ? this.counts[actual * this.size + predicted] : 0;
+  }
+
   /** Confusion matrix over every class seen so far, dense. */
   matrix(): number[][] {
     const size = this.labels.size;
-    return Array.from({ length: size }, (_, a) => Array.from({ length: size }, (_, p) => this.confusion[a]?.[p] ?? 0));
+    return Array.from({ length: size }, (_, a) => Array.from({ length: size }, (_, p) => this.count(a, p)));
   }
 
   metrics(): Record<string, number> {
@@ -128,14 +203,14 @@ export class ClassificationAccumulator {
     const actual = new Float64Array(size);
     const predicted = new Float64Array(size);
     const tp = new Float64Array(size);
-    this.confusion.forEach((row, a) =>
-      row?.forEach((n, p) => {
-        if (!n) return;
+    for (let a = 0; a < Math.min(size, this.size); a++) {
+      for (let p = 0; p < Math.min(size, this.size); p++) {
+        const n = this.counts[a * this.size + p];
         actual[a] += n;
         predicted[p] += n;
         if (a === p) tp[a] += n;
-      }),
-    );
+      }
+    }
     const metrics: Record<string, number> = { ...countMetrics(actual, predicted, tp, size) };
     if (this.logLossRows > 0) metrics.log_loss = this.logLossSum.value() / this.logLossRows;
     if (this.topK > 0 && this.topRows > 0) metrics[`top${this.topK}_accuracy`] = this.topHits / this.topRows;
@@ -168,11 +243,10 @@ export class ClassificationAccumulator {
   /** Adds a state (from a shard) whose class ids are mapped by name into this accumulator's label space. */
   mergeState(state: ClassificationState): void {
     const ids = state.classes.map((name) => this.labels.id(name));
+    this.fit(this.labels.size);
     state.confusion.forEach((row, a) =>
       row.forEach((n, p) => {
-        if (!n) return;
-        const target = (this.confusion[ids[a]] ??= []);
-        target[ids[p]] = (target[ids[p]] ?? 0) + n;
+        if (n) this.counts[ids[a] * this.size + ids[p]] += n;
       }),
     );
     if (state.logLoss) {

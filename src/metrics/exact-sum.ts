@@ -72,3 +72,18 @@ export class ExactSum {
     return sum;
   }
 }
+
+/**
+ * Many terms in [2^-50, 64) sum exactly without ExactSum's loop per term. Round a term to a multiple of
+ * 2^-26, what is left to a multiple of 2^-58, what is left of that to a multiple of 2^-90: the last
+ * remainder is below 2^-91 and a multiple of 2^-102 (the term's last bit, as the term is at least 2^-50),
+ * and every step is exact. Each of the four parts, summed in a double of its own, stays exact for
+ * SPLIT_TERMS terms: every partial sum fits 53 bits on its grid (the largest, up to 2^26 on a 2^-26 grid).
+ * Adding the four sums to an ExactSum then gives what adding every term would. `x + S - S` rounds x to
+ * the last bit of S, and S = 1.5 × 2^e keeps the sum in one binade: `h = x + SPLIT_26 - SPLIT_26` is x on
+ * the 2^-26 grid.
+ */
+export const SPLIT_26 = 1.5 * 2 ** 26;
+export const SPLIT_58 = 1.5 * 2 ** -6;
+export const SPLIT_90 = 1.5 * 2 ** -38;
+export const SPLIT_TERMS = 1 << 20;

@@ -98,15 +98,27 @@ export class Progress {
   }
 }
 
+/** What scoring reads of each row of a batch, by the row's place in the batch. */
+export interface BatchRows {
+  readonly count: number;
+  /** The row's index in the fixture file. */
+  readonly index: ArrayLike<number>;
+  /** The row's line in its file (JSONL, CSV) or its 1-based position (arrays), for messages. */
+  readonly line: ArrayLike<number>;
+  readonly id: ArrayLike<string | undefined>;
+  readonly label: ArrayLike<unknown>;
+  readonly slices: ArrayLike<ReadonlyArray<string | undefined>>;
+  readonly expected: ArrayLike<Record<string, unknown> | undefined>;
+}
+
 /**
  * What scoring needs of each row in the batch being filled, once its inputs are in the batch tensors.
  * The parsed rows themselves are not kept, so they die young instead of being promoted by the garbage
  * collector (which cost more than the parsing on large files).
  */
-export class PendingRows {
+export class PendingRows implements BatchRows {
   count = 0;
   readonly index: number[] = [];
-  /** The row's line in its file (JSONL, CSV) or its 1-based position (arrays), for messages. */
   readonly line: number[] = [];
   readonly id: Array<string | undefined> = [];
   readonly label: unknown[] = [];
@@ -155,14 +167,16 @@ export class BatchScorer {
   /** Outputs a golden check compares: the ones the first row expects. */
   goldenOutputs: string[] | undefined;
   private readonly buffers = { candidate: new ClassBatchBuffers(), baseline: new ClassBatchBuffers() };
+  /** Each row's true class id, reused from batch to batch. */
+  private actual = new Int32Array(0);
 
   constructor(readonly ctx: ScorerContext) {}
 
-  /** Runs the pending rows' feeds and scores them; the pending rows are cleared. */
-  async score(feeds: Record<string, TensorValue>): Promise<void> {
-    const { pending, ctx } = this;
+  /** Runs a batch's feeds and scores its rows: by default the pending rows, which are then cleared. */
+  async score(feeds: Record<string, TensorValue>, batch: BatchRows = this.pending): Promise<void> {
+    const { ctx } = this;
     const { evaluation, plan, candidate, baseline, latency } = ctx;
-    const rows = pending.count;
+    const rows = batch.count;
     if (rows === 0) return;
     const fetch = plan?.fetch ?? this.goldenOutputs!;
     const t0 = performance.now();
@@ -174,56 +188,73 @@ export class BatchScorer {
       baseOut = await baseline.session.run(feeds, fetch);
       latency.baseline!.add((performance.now() - t1) / rows, rows);
     }
-    if (evaluation instanceof ClassificationEvaluation) this.classify(evaluation, candOut, baseOut);
-    else if (evaluation instanceof RegressionEvaluation) this.regress(evaluation, candOut, baseOut);
-    else this.golden(evaluation as GoldenEvaluation, candOut, baseOut);
-    pending.clear();
+    if (evaluation instanceof ClassificationEvaluation) this.classify(batch, evaluation, candOut, baseOut);
+    else if (evaluation instanceof RegressionEvaluation) this.regress(batch, evaluation, candOut, baseOut);
+    else this.golden(batch, evaluation as GoldenEvaluation, candOut, baseOut);
+    if (batch === this.pending) this.pending.clear();
     ctx.progress.tick(evaluation.rows);
   }
 
   private classify(
+    pending: BatchRows,
     evaluation: ClassificationEvaluation,
     candOut: Record<string, TensorValue>,
     baseOut: Record<string, TensorValue> | undefined,
   ): void {
-    const { pending } = this;
     const plan = this.ctx.plan!;
     const rows = pending.count;
     const c = readClassBatch(plan, candOut, rows, evaluation.labels, this.buffers.candidate);
     const b = baseOut ? readClassBatch(plan, baseOut, rows, evaluation.labels, this.buffers.baseline) : undefined;
+    const actual = (this.actual = this.actual.length >= rows ? this.actual : new Int32Array(rows)).subarray(0, rows);
+    const { labels } = evaluation;
+    const column = pending.label;
+    if (ArrayBuffer.isView(column)) {
+      // Class numbers from a numeric array (numpy): nothing to check for a missing label.
+      const numbers = column as unknown as ArrayLike<number>;
+      const known = labels.size;
+      for (let r = 0; r < rows; r++) {
+        const v = numbers[r];
+        actual[r] =
+          v >= 0 && v < known && v % 1 === 0 ? v : Number.isInteger(v) ? labels.idOfIndex(v) : labels.id(String(v));
+      }
+    } else {
+      for (let r = 0; r < rows; r++) {
+        const raw = this.labelOf(pending, r);
+        actual[r] = typeof raw === 'number' && Number.isInteger(raw) ? labels.idOfIndex(raw) : labels.id(String(raw));
+      }
+    }
+    if (!evaluation.rowByRow) {
+      evaluation.addBatch(actual, rows, c);
+      return;
+    }
     // One prediction object per model, moved along the batch (add keeps none of them).
     const cp: ClassPrediction = { label: 0, probabilities: c.probabilities, offset: 0, width: c.width };
     const bp: ClassPrediction | undefined = b
       ? { label: 0, probabilities: b.probabilities, offset: 0, width: b.width }
       : undefined;
     for (let r = 0; r < rows; r++) {
-      const raw = this.labelOf(r);
-      const actual =
-        typeof raw === 'number' && Number.isInteger(raw)
-          ? evaluation.labels.idOfIndex(raw)
-          : evaluation.labels.id(String(raw));
       cp.label = c.labels[r];
       cp.offset = r * c.width;
       if (b && bp) {
         bp.label = b.labels[r];
         bp.offset = r * b.width;
       }
-      evaluation.add(pending.index[r], pending.id[r], actual, pending.slices[r], cp, bp);
+      evaluation.add(pending.index[r], pending.id[r], actual[r], pending.slices[r], cp, bp);
     }
   }
 
   private regress(
+    pending: BatchRows,
     evaluation: RegressionEvaluation,
     candOut: Record<string, TensorValue>,
     baseOut: Record<string, TensorValue> | undefined,
   ): void {
-    const { pending } = this;
     const { plan, file, rowWord } = this.ctx;
     const rows = pending.count;
     const c = readValueBatch(plan!, candOut, rows);
     const b = baseOut ? readValueBatch(plan!, baseOut, rows) : undefined;
     for (let r = 0; r < rows; r++) {
-      const raw = this.labelOf(r);
+      const raw = this.labelOf(pending, r);
       const actual = typeof raw === 'number' ? raw : Number(String(raw).trim());
       if (!Number.isFinite(actual) || String(raw).trim() === '') {
         const line = pending.line[r];
@@ -239,11 +270,11 @@ export class BatchScorer {
   }
 
   private golden(
+    pending: BatchRows,
     evaluation: GoldenEvaluation,
     candOut: Record<string, TensorValue>,
     baseOut: Record<string, TensorValue> | undefined,
   ): void {
-    const { pending } = this;
     const { tolerance, file } = this.ctx;
     const rows = pending.count;
     for (let r = 0; r < rows; r++) {
@@ -258,11 +289,11 @@ export class BatchScorer {
     }
   }
 
-  private labelOf(r: number): unknown {
-    const label = this.pending.label[r];
+  private labelOf(pending: BatchRows, r: number): unknown {
+    const label = pending.label[r];
     if (label === undefined || label === null || label === '') {
       const { task, file, fields, rowWord } = this.ctx;
-      const line = this.pending.line[r];
+      const line = pending.line[r];
       throw new ModelshipError(
         'FIXTURE_INVALID',
         `${rowWord} ${line} has no '${fields.label}' to compare the prediction with.`,

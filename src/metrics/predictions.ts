@@ -111,7 +111,8 @@ export const describeOutputs = (outputs: TensorSignature[]): string =>
 
 export interface ClassBatch {
   labels: Int32Array;
-  probabilities?: Float64Array;
+  /** `width` per row: the model's output itself when it holds distributions, else its softmax. */
+  probabilities?: ArrayLike<number>;
   width: number;
 }
 
@@ -161,26 +162,9 @@ export function readClassBatch(
   if (plan.probabilities) {
     const scores = outputs[plan.probabilities.name];
     const width = rows > 0 ? scores.data.length / rows : 0;
-    const probabilities = buffers.probabilitiesFor(rows * width);
     const data = scores.data as ArrayLike<number>;
-    for (let r = 0; r < rows; r++) {
-      const base = r * width;
-      let sum = 0;
-      let max = -Infinity;
-      let distribution = true;
-      for (let j = 0; j < width; j++) {
-        const p = data[base + j];
-        sum += p;
-        if (p > max) max = p;
-        if (!(p >= 0 && p <= 1)) distribution = false;
-      }
-      if (distribution && Math.abs(sum - 1) <= 1e-3) {
-        for (let j = 0; j < width; j++) probabilities[base + j] = data[base + j];
-      } else {
-        softmax(data, probabilities, base, width, max);
-      }
-    }
-    out.probabilities = probabilities;
+    // Distributions are read where they are; only scores that are not need a buffer.
+    out.probabilities = distributions(data, 0, rows, width) ? data : toProbabilities(data, rows, width, buffers);
     out.width = width;
     for (let k = labels.size; k < width; k++) labels.idOfIndex(k);
   }
@@ -204,6 +188,42 @@ export function readClassBatch(
     }
   }
   return out;
+}
+
+/** Whether rows [from, to) of `width` values each are distributions: within [0, 1], summing to 1 ± 0.001. */
+function distributions(data: ArrayLike<number>, from: number, to: number, width: number): boolean {
+  for (let r = from; r < to; r++) {
+    const base = r * width;
+    let sum = 0;
+    for (let j = 0; j < width; j++) {
+      const p = data[base + j];
+      if (!(p >= 0 && p <= 1)) return false;
+      sum += p;
+    }
+    if (!(Math.abs(sum - 1) <= 1e-3)) return false;
+  }
+  return true;
+}
+
+/** Each row as it is when it is a distribution, else its softmax, in `buffers`. */
+function toProbabilities(
+  data: ArrayLike<number>,
+  rows: number,
+  width: number,
+  buffers: ClassBatchBuffers,
+): Float64Array {
+  const probabilities = buffers.probabilitiesFor(rows * width);
+  for (let r = 0; r < rows; r++) {
+    const base = r * width;
+    if (distributions(data, r, r + 1, width)) {
+      for (let j = 0; j < width; j++) probabilities[base + j] = data[base + j];
+    } else {
+      let max = -Infinity;
+      for (let j = 0; j < width; j++) if (data[base + j] > max) max = data[base + j];
+      softmax(data, probabilities, base, width, max);
+    }
+  }
+  return probabilities;
 }
 
 /** Softmax of one row of scores into `out`, given the row's maximum (subtracted first, so exp cannot overflow). */

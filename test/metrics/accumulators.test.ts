@@ -124,6 +124,59 @@ describe('classification metrics', () => {
     expect(merged.metrics()).toEqual(whole.metrics());
   });
 
+  it('counts a batch exactly as it counts the same rows one by one', () => {
+    const random = seededRandom(11);
+    const width = 4;
+    // Probabilities near 0 and 1, exact 0 and 1 (clipped for log loss), NaN, ties, and true classes the
+    // probabilities do not cover (class 4 of 5).
+    const special = [0, 1, Number.NaN, 1e-300, 1 - 1e-16, 0.25];
+    for (const rows of [1, 37, 5000]) {
+      const labels = new LabelSpace(['a', 'b', 'c', 'd', 'e']);
+      const actual = Int32Array.from({ length: rows }, () => Math.floor(random() * 5));
+      const predicted = Int32Array.from({ length: rows }, () => Math.floor(random() * 4));
+      const probabilities = Float32Array.from({ length: rows * width }, () =>
+        random() < 0.1 ? special[Math.floor(random() * special.length)] : random() ** 8,
+      );
+      const byRow = new ClassificationAccumulator(labels, 2);
+      for (let r = 0; r < rows; r++) byRow.add(actual[r], predicted[r], probabilities, r * width, width);
+      const batch = new ClassificationAccumulator(labels, 2);
+      // In two batches, the second starting mid-way, as scoring hands them over.
+      const cut = Math.floor(rows / 3);
+      batch.addBatch(actual, predicted, cut, probabilities, width);
+      batch.addBatch(
+        actual.subarray(cut),
+        predicted.subarray(cut),
+        rows - cut,
+        probabilities.subarray(cut * width),
+        width,
+      );
+      expect(batch.matrix()).toEqual(byRow.matrix());
+      expect(batch.metrics()).toEqual(byRow.metrics());
+      expect(Number.isFinite(batch.metrics().log_loss)).toBe(true);
+    }
+  });
+
+  it('sums batch log losses exactly, across more rows than one split sum holds', () => {
+    const random = seededRandom(5);
+    const rows = (1 << 20) + 1000;
+    const labels = new LabelSpace(['a', 'b']);
+    const actual = new Int32Array(rows);
+    const probabilities = new Float64Array(rows * 2);
+    for (let r = 0; r < rows; r++) probabilities[r * 2] = random() ** 4;
+    probabilities[0] = 0;
+    probabilities[2] = 1;
+    const acc = new ClassificationAccumulator(labels, 0);
+    acc.addBatch(actual, actual, rows, probabilities, 2);
+    const losses = Array.from(
+      { length: rows },
+      (_, r) => -Math.log(Math.min(Math.max(probabilities[r * 2], 1e-15), 1 - 1e-15)),
+    );
+    const exact = ExactSum.from(losses).value();
+    // The rows' order changes a plain sum in its last bits; the exact sum it cannot.
+    expect(losses.reduce((a, b) => a + b, 0)).not.toBe(exact);
+    expect(acc.metrics().log_loss).toBe(exact / rows);
+  });
+
   it('reports NaN rather than inventing numbers for no rows', () => {
     expect(Number.isNaN(countMetrics([], [], [], 0).accuracy)).toBe(true);
   });

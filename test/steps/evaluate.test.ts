@@ -56,6 +56,20 @@ describe('evaluate against a baseline model', () => {
     expect(result.summary).toContain('| metric | baseline | candidate | delta | threshold | verdict |');
   });
 
+  it('finds the same candidate metrics alone (counted a batch at a time) as beside a baseline (row by row)', async () => {
+    const options = { model: `${models}/iris-regressed`, fixtures: iris.jsonl, batchSize: 16 };
+    const alone = await evaluate(options, silentLogger);
+    const paired = await evaluate({ ...options, baselineModel: `${models}/iris-v1` }, silentLogger);
+    expect(alone.report.metrics.log_loss).toBeGreaterThan(0);
+    expect(alone.report.metrics.accuracy).toBeLessThan(1);
+    expect(alone.report.metrics).toEqual(paired.report.metrics);
+    expect(alone.report.details).toEqual({
+      labels: paired.report.details!.labels,
+      confusion: paired.report.details!.confusion,
+      classes: paired.report.details!.classes,
+    });
+  });
+
   it('fails iris-regressed and names the metric', async () => {
     const log = memoryLogger();
     const result = await evaluate(
@@ -190,6 +204,8 @@ describe('sharding', () => {
       },
       { model: `${models}/mpg-v1`, baselineModel: `${models}/mpg-v1`, fixtures: mpg.csv, sliceBy: ['origin'] },
       { model: `${models}/iris-regressed`, baselineModel: `${models}/iris-v1`, fixtures: golden },
+      // No baseline and no slices: rows are counted a batch at a time, in batches that differ per shard.
+      { model: `${models}/iris-regressed`, fixtures: iris.jsonl, batchSize: 7 },
     ] satisfies EvaluateOptions[]) {
       const whole = await evaluate(options, silentLogger);
       const merged = await run(options, 3);
