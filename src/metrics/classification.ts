@@ -147,7 +147,7 @@ export class ClassificationAccumulator {
     this.logLossRows += rows;
     const k = this.topK;
     let hits = 0;
-    // Row losses lie in [-log(1 - ε), -log(ε)], within the range that exact-sum.ts's splitting sums exactly without a loop per term.
+    // Row losses lie in [-log(1 - ε), -log(ε)]: within the range exact-sum.ts's split sums exactly.
     for (let from = 0; from < rows; from += SPLIT_TERMS) {
       const to = Math.min(rows, from + SPLIT_TERMS);
       let s0 = 0;
@@ -158,15 +158,15 @@ export class ClassificationAccumulator {
         const a = actual[r];
         const o = r * width;
         const p = a < width ? probabilities[o + a] : 0;
+        // Without branches on the values: which way they go is a coin toss for a model that errs often.
         if (k > 0) {
           let above = 0;
-          for (let j = 0; j < width; j++) if (probabilities[o + j] > p) above++;
-          if (a < width && above < k) hits++;
+          for (let j = 0; j < width; j++) above += +(probabilities[o + j] > p);
+          hits += +(above < k) & +(a < width);
         }
-        // NaN fails both tests and is clipped to ε, as in scoreProbabilities.
-        let x = -Math.log(
-          p >= LOG_LOSS_EPSILON ? (p <= 1 - LOG_LOSS_EPSILON ? p : 1 - LOG_LOSS_EPSILON) : LOG_LOSS_EPSILON,
-        );
+        // Clipped as in scoreProbabilities; NaN (which min and max keep) counts as ε.
+        const clipped = Math.min(Math.max(p, LOG_LOSS_EPSILON), 1 - LOG_LOSS_EPSILON);
+        let x = -Math.log(clipped === clipped ? clipped : LOG_LOSS_EPSILON);
         const h0 = x + SPLIT_26 - SPLIT_26;
         x -= h0;
         const h1 = x + SPLIT_58 - SPLIT_58;

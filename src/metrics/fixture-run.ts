@@ -210,13 +210,7 @@ export class BatchScorer {
     const column = pending.label;
     if (ArrayBuffer.isView(column)) {
       // Class numbers from a numeric array (numpy): nothing to check for a missing label.
-      const numbers = column as unknown as ArrayLike<number>;
-      const known = labels.size;
-      for (let r = 0; r < rows; r++) {
-        const v = numbers[r];
-        actual[r] =
-          v >= 0 && v < known && v % 1 === 0 ? v : Number.isInteger(v) ? labels.idOfIndex(v) : labels.id(String(v));
-      }
+      labels.idsOf(column as unknown as ArrayLike<number>, rows, actual);
     } else {
       for (let r = 0; r < rows; r++) {
         const raw = this.labelOf(pending, r);

@@ -33,4 +33,17 @@ export class LabelSpace {
   idOfIndex(index: number): number {
     return index >= 0 && index < this.names.length ? index : this.id(String(index));
   }
+
+  /**
+   * The class ids of `count` numbers, every `stride`-th of `values`, into `into`: idOfIndex for an
+   * integer, the class named by the number otherwise (a label of 1.5 is the class '1.5').
+   */
+  idsOf(values: ArrayLike<number>, count: number, into: Int32Array, stride = 1): void {
+    for (let r = 0; r < count; r++) {
+      const v = values[r * stride];
+      const i = v | 0;
+      into[r] =
+        i === v && i >= 0 && i < this.names.length ? i : Number.isInteger(v) ? this.idOfIndex(v) : this.id(String(v));
+    }
+  }
 }

@@ -175,9 +175,13 @@ export function readClassBatch(
         ? int64ToNumbers(raw, buffers.numbersFor(raw.length))
         : raw;
     const stride = rows > 0 ? data.length / rows : 1;
-    for (let r = 0; r < rows; r++) {
-      const v = data[r * stride];
-      out.labels[r] = typeof v === 'string' ? labels.id(v) : labels.idOfIndex(toNumber(v));
+    if (ArrayBuffer.isView(data)) {
+      labels.idsOf(data as unknown as ArrayLike<number>, rows, out.labels, stride);
+    } else {
+      for (let r = 0; r < rows; r++) {
+        const v = data[r * stride];
+        out.labels[r] = typeof v === 'string' ? labels.id(v) : labels.idOfIndex(toNumber(v));
+      }
     }
   } else {
     const p = out.probabilities!;

@@ -120,6 +120,23 @@ describe('model outputs', () => {
   });
 });
 
+describe('class ids of numbers', () => {
+  it('maps numbers as idOfIndex does one by one, and other numbers to classes of their own', () => {
+    const values = new Float64Array([2, 0, 7, -1, 1.5, 7, 1, 2]);
+    const batch = new LabelSpace(['a', 'b', 'c']);
+    const ids = new Int32Array(4);
+    // Every other value, as from a [rows, 2] output.
+    batch.idsOf(values, 4, ids, 2);
+    const one = new LabelSpace(['a', 'b', 'c']);
+    expect([...ids]).toEqual([one.idOfIndex(2), one.idOfIndex(7), one.id('1.5'), one.idOfIndex(1)]);
+    expect(batch.names).toEqual(['a', 'b', 'c', '7', '1.5']);
+    const all = new Int32Array(8);
+    batch.idsOf(values, 8, all);
+    expect([...all]).toEqual([2, 0, 3, 5, 4, 3, 1, 2]);
+    expect(batch.names.slice(5)).toEqual(['-1']);
+  });
+});
+
 describe('signature differences', () => {
   it('lists every difference that stops a paired run', () => {
     const other: Signature = {
