@@ -196,24 +196,24 @@ export class BatchScorer {
   }
 
   private classify(
-    pending: BatchRows,
+    batch: BatchRows,
     evaluation: ClassificationEvaluation,
     candOut: Record<string, TensorValue>,
     baseOut: Record<string, TensorValue> | undefined,
   ): void {
     const plan = this.ctx.plan!;
-    const rows = pending.count;
+    const rows = batch.count;
     const c = readClassBatch(plan, candOut, rows, evaluation.labels, this.buffers.candidate);
     const b = baseOut ? readClassBatch(plan, baseOut, rows, evaluation.labels, this.buffers.baseline) : undefined;
     const actual = (this.actual = this.actual.length >= rows ? this.actual : new Int32Array(rows)).subarray(0, rows);
     const { labels } = evaluation;
-    const column = pending.label;
+    const column = batch.label;
     if (ArrayBuffer.isView(column)) {
       // Class numbers from a numeric array (numpy): nothing to check for a missing label.
       labels.idsOf(column as unknown as ArrayLike<number>, rows, actual);
     } else {
       for (let r = 0; r < rows; r++) {
-        const raw = this.labelOf(pending, r);
+        const raw = this.labelOf(batch, r);
         actual[r] = typeof raw === 'number' && Number.isInteger(raw) ? labels.idOfIndex(raw) : labels.id(String(raw));
       }
     }
@@ -233,25 +233,25 @@ export class BatchScorer {
         bp.label = b.labels[r];
         bp.offset = r * b.width;
       }
-      evaluation.add(pending.index[r], pending.id[r], actual[r], pending.slices[r], cp, bp);
+      evaluation.add(batch.index[r], batch.id[r], actual[r], batch.slices[r], cp, bp);
     }
   }
 
   private regress(
-    pending: BatchRows,
+    batch: BatchRows,
     evaluation: RegressionEvaluation,
     candOut: Record<string, TensorValue>,
     baseOut: Record<string, TensorValue> | undefined,
   ): void {
     const { plan, file, rowWord } = this.ctx;
-    const rows = pending.count;
+    const rows = batch.count;
     const c = readValueBatch(plan!, candOut, rows);
     const b = baseOut ? readValueBatch(plan!, baseOut, rows) : undefined;
     for (let r = 0; r < rows; r++) {
-      const raw = this.labelOf(pending, r);
+      const raw = this.labelOf(batch, r);
       const actual = typeof raw === 'number' ? raw : Number(String(raw).trim());
       if (!Number.isFinite(actual) || String(raw).trim() === '') {
-        const line = pending.line[r];
+        const line = batch.line[r];
         throw new ModelshipError(
           'FIXTURE_INVALID',
           `${rowWord} ${line}: the label ${JSON.stringify(raw)} is not a number.`,
@@ -259,35 +259,35 @@ export class BatchScorer {
           { file, ...(rowWord === 'Line' ? { line } : {}) },
         );
       }
-      evaluation.add(pending.index[r], actual, pending.slices[r], c[r], b?.[r]);
+      evaluation.add(batch.index[r], actual, batch.slices[r], c[r], b?.[r]);
     }
   }
 
   private golden(
-    pending: BatchRows,
+    batch: BatchRows,
     evaluation: GoldenEvaluation,
     candOut: Record<string, TensorValue>,
     baseOut: Record<string, TensorValue> | undefined,
   ): void {
     const { tolerance, file } = this.ctx;
-    const rows = pending.count;
+    const rows = batch.count;
     for (let r = 0; r < rows; r++) {
-      const expected = pending.expected[r];
-      const line = pending.line[r];
+      const expected = batch.expected[r];
+      const line = batch.line[r];
       evaluation.add(
-        pending.index[r],
-        pending.id[r],
+        batch.index[r],
+        batch.id[r],
         compareRow(expected, line, candOut, r, rows, tolerance, file),
         baseOut ? compareRow(expected, line, baseOut, r, rows, tolerance, file) : undefined,
       );
     }
   }
 
-  private labelOf(pending: BatchRows, r: number): unknown {
-    const label = pending.label[r];
+  private labelOf(batch: BatchRows, r: number): unknown {
+    const label = batch.label[r];
     if (label === undefined || label === null || label === '') {
       const { task, file, fields, rowWord } = this.ctx;
-      const line = pending.line[r];
+      const line = batch.line[r];
       throw new ModelshipError(
         'FIXTURE_INVALID',
         `${rowWord} ${line} has no '${fields.label}' to compare the prediction with.`,
