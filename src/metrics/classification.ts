@@ -203,8 +203,9 @@ export class ClassificationAccumulator {
     const actual = new Float64Array(size);
     const predicted = new Float64Array(size);
     const tp = new Float64Array(size);
-    for (let a = 0; a < Math.min(size, this.size); a++) {
-      for (let p = 0; p < Math.min(size, this.size); p++) {
+    const seen = Math.min(size, this.size);
+    for (let a = 0; a < seen; a++) {
+      for (let p = 0; p < seen; p++) {
         const n = this.counts[a * this.size + p];
         actual[a] += n;
         predicted[p] += n;

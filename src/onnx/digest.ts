@@ -18,10 +18,10 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { allTensors } from './checks.js';
-import type { OnnxModel } from './types.js';
 import { ModelshipError } from '../errors.js';
+import { allTensors } from './checks.js';
 import { resolveModelPath } from './read.js';
+import type { OnnxModel } from './types.js';
 import { WireReader, WireType, decodeError } from './wire.js';
 
 const WINDOW = 64 * 1024;
