@@ -136,3 +136,73 @@ export async function measureJsonlOrtThroughput(
   await session.release();
   return { rowsPerSecond: rows / (elapsedMs / 1000), rows, elapsedMs };
 }
+
+/** The data of a version 1 .npy file (as the benchmarks write them), viewed without a copy. */
+function npyData(path: string, bytes: Buffer): Uint8Array {
+  if (bytes[6] !== 1) throw new Error(`${path}: only .npy version 1 is read here.`);
+  const start = 10 + bytes.readUInt16LE(8);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset + start, bytes.byteLength - start);
+}
+
+/**
+ * The least an evaluation that reports accuracy and log loss must do over numpy arrays, written inline
+ * with no checks: create a session, read `<input>.npy` (float32) and `label.npy` (int64) whole, run
+ * `batch` rows at a time, and per row count the confusion matrix from the model's `label` output and add
+ * -log of the true class's probability. No exact sum, no top-k, no report. Against measureRawOrtEvaluation
+ * this is the highest ratio any evaluation that scores rows in JavaScript can reach for the model.
+ */
+export async function measureLeastEvaluation(
+  modelPath: string,
+  fixtures: string,
+  batch: number,
+): Promise<Throughput & { accuracy: number; logLoss: number }> {
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { name, shape } = await batchShape(modelPath, batch);
+  const width = shape.slice(1).reduce((a, b) => a * b, 1);
+  const started = performance.now();
+  const session = await ort.InferenceSession.create(modelPath, { executionProviders: ['cpu'] });
+  const inputPath = join(fixtures, `${name}.npy`);
+  const labelPath = join(fixtures, 'label.npy');
+  const inputBytes = npyData(inputPath, readFileSync(inputPath));
+  const labelBytes = npyData(labelPath, readFileSync(labelPath));
+  if (inputBytes.byteOffset % 4 !== 0 || labelBytes.byteOffset % 8 !== 0)
+    throw new Error(`${fixtures}: array data is not aligned for a typed view.`);
+  const input = new Float32Array(inputBytes.buffer, inputBytes.byteOffset, inputBytes.byteLength / 4);
+  // Class indexes are small: the low 32 bits of each little-endian int64 are the value.
+  const labels = new Int32Array(labelBytes.buffer, labelBytes.byteOffset, labelBytes.byteLength / 4);
+  const rows = input.length / width;
+  let classes = 0;
+  let confusion = new Float64Array(0);
+  let lossSum = 0;
+  for (let at = 0; at < rows; at += batch) {
+    const count = Math.min(batch, rows - at);
+    const out = await session.run({
+      [name]: new ort.Tensor('float32', input.subarray(at * width, (at + count) * width), [count, ...shape.slice(1)]),
+    });
+    const probabilities = out.probabilities?.data as Float32Array | undefined;
+    const label = out.label?.data as BigInt64Array | undefined;
+    if (!probabilities || !label) throw new Error(`${modelPath} has no 'label' and 'probabilities' outputs.`);
+    if (probabilities.length / count !== classes) {
+      classes = probabilities.length / count;
+      confusion = new Float64Array(classes * classes);
+    }
+    const predicted = new Int32Array(label.buffer, label.byteOffset, count * 2);
+    for (let r = 0; r < count; r++) {
+      const actual = labels[2 * (at + r)];
+      confusion[actual * classes + predicted[2 * r]]++;
+      lossSum -= Math.log(Math.max(probabilities[r * classes + actual], 1e-15));
+    }
+  }
+  const elapsedMs = performance.now() - started;
+  await session.release();
+  let correct = 0;
+  for (let k = 0; k < classes; k++) correct += confusion[k * classes + k];
+  return {
+    rowsPerSecond: rows / (elapsedMs / 1000),
+    rows,
+    elapsedMs,
+    accuracy: correct / rows,
+    logLoss: lossSum / rows,
+  };
+}

@@ -7,7 +7,9 @@
  * rows must be parsed first, which costs more than inference for these models, so JSONL is also
  * measured against a baseline that parses the same file. Memory: peak RSS of the CLI evaluating
  * 1,000,000 rows with a baseline model (a paired run, the heavier one) in a child process, against the
- * 300 MB budget.
+ * 300 MB budget. The floor case has no project code: it is the least evaluation written inline (read the
+ * arrays, run, count the confusion matrix and a log loss) against the same raw baseline, so it prints the
+ * highest ratio any evaluation in JavaScript can reach for the model.
  */
 import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +21,7 @@ import { defineCase, type BenchContext } from '../harness.js';
 import { writeMlpModel } from '../../scripts/fixtures/mlp.js';
 import {
   measureJsonlOrtThroughput,
+  measureLeastEvaluation,
   measureRawOrtEvaluation,
   measureRawOrtThroughput,
   releaseRawSessions,
@@ -171,6 +174,27 @@ export async function cases(ctx: BenchContext) {
   const arrays = (label: string, prepare: () => Promise<{ model: string; fixtures: string }>) =>
     againstRaw(`evaluate/throughput-npy/${label}/${rows}-rows`, label, prepare);
 
+  /** What scoring rows costs at the least, for a model small enough that inference is not most of the time. */
+  const floor = (label: string, prepare: () => Promise<{ model: string; fixtures: string }>) =>
+    defineCase<Prepared>({
+      name: `evaluate/floor-npy/${label}/${rows}-rows`,
+      unit: 'rows/s',
+      better: 'higher',
+      baselineLabel:
+        'raw onnxruntime-node as in throughput-npy; the project side is not modelship but the least evaluation written inline (read the arrays, run, confusion matrix, log loss): the ceiling for any evaluation in JavaScript',
+      skip: missing,
+      setup: prepareWithBestBatch(label, prepare),
+      project: async ({ model, fixtures, batch }) =>
+        (await measureLeastEvaluation(model, fixtures, batch)).rowsPerSecond,
+      baseline: async ({ model, batch }) => (await measureRawOrtEvaluation(model, batch, rows)).rowsPerSecond,
+      teardown: () => releaseRawSessions(),
+    });
+  const irisArrays = async () => {
+    const fixtures = join(ctx.tmpDir, `iris-${rows}-npy`);
+    if (!existsSync(fixtures)) writeArrays(fixtures, 'features', rows, 4, irisArrayRow(lcg(1)));
+    return { model: iris, fixtures };
+  };
+
   const throughput = (label: string, prepare: () => Promise<{ model: string; fixtures: string }>) => [
     againstRaw(`evaluate/throughput/${label}/${rows}-rows`, label, prepare),
     // The same target against a baseline that also reads the rows: what evaluation adds beyond parsing.
@@ -197,11 +221,8 @@ export async function cases(ctx: BenchContext) {
   };
 
   return [
-    arrays('iris-v1', async () => {
-      const fixtures = join(ctx.tmpDir, `iris-${rows}-npy`);
-      writeArrays(fixtures, 'features', rows, 4, irisArrayRow(lcg(1)));
-      return { model: iris, fixtures };
-    }),
+    arrays('iris-v1', irisArrays),
+    floor('iris-v1', irisArrays),
     arrays(mlpLabel, async () => {
       const fixtures = join(ctx.tmpDir, `mnist-${rows}-npy`);
       writeArrays(fixtures, 'input', rows, 784, mnistArrayRow(lcg(2)));
