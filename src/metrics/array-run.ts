@@ -9,6 +9,7 @@ import { openNpyFixture, type NpyArray } from '../fixtures/npy.js';
 import { ArrayFeeds, arrayFixtureError, fieldArray, planInputArrays, plainValues } from '../fixtures/npy-rows.js';
 import type { Logger } from '../log.js';
 import type { LoadedModel } from '../runtime/loaded-model.js';
+import { datatypeFromOip } from '../runtime/datatypes.js';
 import { autoBatchSize, hasBatchDimension } from '../runtime/row-batches.js';
 import { createScorer, type BatchRows, type RunOptions, type RunResult } from './fixture-run.js';
 
@@ -143,7 +144,15 @@ export async function runArrays(
     });
 
     const batched = hasBatchDimension(signature);
-    const batchSize = batched ? Math.max(1, Math.floor(options.batchSize ?? autoBatchSize(signature))) : 1;
+    // A row's real size, as stored or as the model takes it, whichever is larger: the batch holds both.
+    const inputRowBytes = inputs.reduce(
+      (n, { input, array }) =>
+        n + Math.max(array.rowBytes, array.rowElements * (datatypeFromOip(input.datatype)?.bytes ?? 0)),
+      0,
+    );
+    const batchSize = batched
+      ? Math.max(1, Math.floor(options.batchSize ?? autoBatchSize(signature, inputRowBytes)))
+      : 1;
     const scorer = createScorer(options, candidate, baseline, log, 'Row');
     const { evaluation, latency, progress } = scorer.ctx;
     const plan = scorer.ctx.plan!;
@@ -152,12 +161,28 @@ export async function runArrays(
     // up to a size that keeps memory small however many shards there are.
     const used = [...new Set([...inputs.map((i) => i.array), label, ...(id ? [id] : []), ...slices])];
     const rowBytes = used.reduce((n, a) => n + a.rowBytes, 0);
-    const chunkRows = Math.max(
-      batchSize,
-      Math.min(batchSize * (shard?.count ?? 1), Math.floor(MAX_SHARD_READ_BYTES / Math.max(1, rowBytes))),
+    // No more room than the file has rows, however large the batch size.
+    const chunkRows = Math.min(
+      total,
+      Math.max(
+        batchSize,
+        Math.min(batchSize * (shard?.count ?? 1), Math.floor(MAX_SHARD_READ_BYTES / Math.max(1, rowBytes))),
+      ),
     );
-    const chunks = [new RowChunk(used, chunkRows), new RowChunk(used, chunkRows)];
-    const feeder = new ArrayFeeds(inputs, chunkRows);
+    let chunks: RowChunk[];
+    let feeder: ArrayFeeds;
+    try {
+      chunks = [new RowChunk(used, chunkRows), new RowChunk(used, chunkRows)];
+      feeder = new ArrayFeeds(inputs, chunkRows);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      throw new ModelshipError(
+        'EVALUATE_OPTIONS_INVALID',
+        `A batch of ${chunkRows} rows of ${rowBytes} bytes each is more memory than this process can hold.`,
+        'Set a smaller batch-size.',
+        { file },
+      );
+    }
     let next = 0;
     const read = async (chunk: RowChunk): Promise<RowChunk> => {
       const start = next;

@@ -5,7 +5,7 @@
  */
 import { ModelshipError } from '../errors.js';
 import { numberToFloat16, TYPED_ARRAYS } from './convert.js';
-import type { OipDatatype } from './datatypes.js';
+import { datatypeFromOip, type OipDatatype } from './datatypes.js';
 import type { Signature, TensorData, TensorSignature, TensorValue } from './tensor.js';
 
 /** Where a value came from, for error messages. */
@@ -36,17 +36,30 @@ const MAX_BATCH_BYTES = 16 << 20;
  * rows of a 4-feature classifier took 3.9 ms at 1024 rows a run and 1.5 ms at 16384 (two threads). Wide
  * rows gain nothing from more: a 784-wide MLP ran fastest at 1024 and slower from 4096 on, when
  * onnxruntime splits its operators differently.
+ *
+ * `rowBytes` is a row's real size when the caller knows it (numpy arrays); otherwise it comes from the
+ * signature, and a row with a variable dimension after the first (text of any length, images of any
+ * size) may be any size: it gets no more than 1024 rows, each counted as if that dimension were 1.
  */
-export function autoBatchSize(signature: Signature): number {
+export function autoBatchSize(signature: Signature, rowBytes?: number): number {
   if (!hasBatchDimension(signature)) return 1;
   let bytesPerRow = 0;
+  let known = true;
   for (const input of signature.inputs) {
-    const fixed = input.shape.slice(1).reduce<number>((n, d) => n * (isVariable(d) ? 1 : (d as number)), 1);
-    bytesPerRow += fixed * 4;
+    const rest = input.shape.slice(1);
+    if (rest.some(isVariable) || input.datatype === 'BYTES') known = false;
+    const elements = rest.reduce<number>((n, d) => n * (isVariable(d) ? 1 : (d as number)), 1);
+    bytesPerRow += elements * (datatypeFromOip(input.datatype)?.bytes || 4);
+  }
+  if (rowBytes !== undefined) {
+    bytesPerRow = rowBytes;
+    known = true;
   }
   const powerOfTwo = (bytes: number) =>
     2 ** Math.floor(Math.log2(Math.max(1, Math.floor(bytes / Math.max(1, bytesPerRow)))));
-  const rows = Math.min(MAX_BATCH_ROWS, Math.max(MIN_BATCH_ROWS, powerOfTwo(TARGET_BATCH_BYTES)));
+  const rows = known
+    ? Math.min(MAX_BATCH_ROWS, Math.max(MIN_BATCH_ROWS, powerOfTwo(TARGET_BATCH_BYTES)))
+    : MIN_BATCH_ROWS;
   return Math.max(32, Math.min(rows, powerOfTwo(MAX_BATCH_BYTES)));
 }
 

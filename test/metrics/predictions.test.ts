@@ -172,6 +172,24 @@ describe('row batches', () => {
     expect(autoBatchSize({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4] }], outputs: [] })).toBe(1);
   });
 
+  it('counts each datatype at its size, and gives rows of unknown size no more than 1024', () => {
+    // int64: 16 of them are 128 bytes, so 2048 rows make 256 KiB.
+    expect(autoBatchSize({ inputs: [{ name: 'x', datatype: 'INT64', shape: ['N', 16] }], outputs: [] })).toBe(2048);
+    // Text of any length, images of any size: a variable dimension after the first may be large.
+    for (const shape of [
+      ['N', 'seq'],
+      ['N', 3, 'H', 'W'],
+    ]) {
+      expect(autoBatchSize({ inputs: [{ name: 'x', datatype: 'FP32', shape }], outputs: [] }), String(shape)).toBe(
+        1024,
+      );
+    }
+    // The real size of a row, when the caller has it, decides: 602,112 bytes (3x224x224 floats) allow 32.
+    const image: Signature = { inputs: [{ name: 'x', datatype: 'FP32', shape: ['N', 3, 'H', 'W'] }], outputs: [] };
+    expect(autoBatchSize(image, 602_112)).toBe(32);
+    expect(autoBatchSize(image, 16)).toBe(16384);
+  });
+
   it('writes rows of numbers, numeric strings and nested arrays into one tensor', () => {
     const builder = new RowBatchBuilder(
       {

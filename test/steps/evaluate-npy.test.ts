@@ -182,6 +182,38 @@ describe('evaluate on numpy arrays', () => {
     expect(nan.message).toMatch(/X\.npy holds NaN, which no integer stands for/);
   });
 
+  it('sizes batches by the rows the arrays hold when the model leaves their width open', async () => {
+    const model = join(dir, 'open-width.onnx');
+    await writeModel(model, identityModel({ dtype: 'FP32', shape: ['batch', 'width'] }));
+    const folder = join(dir, 'open-width');
+    await mkdir(folder, { recursive: true });
+    const rows = 3000;
+    const width = 64;
+    const x = new Float32Array(rows * width).map((_, i) => (i % width === Math.floor(i / width) % 3 ? 1 : 0));
+    await writeFile(join(folder, 'X.npy'), Buffer.concat([npyHeader('<f4', [rows, width]), Buffer.from(x.buffer)]));
+    const labels = BigInt64Array.from({ length: rows }, (_, r) => BigInt(r % 3));
+    await writeFile(join(folder, 'label.npy'), Buffer.concat([npyHeader('<i8', [rows]), Buffer.from(labels.buffer)]));
+    // An output of open width is read as class scores when the task says so.
+    const result = await evaluate({ model, fixtures: folder, task: 'classification' }, silentLogger);
+    expect(result.report.metrics.accuracy).toBe(1);
+    // 256 bytes of input a row: 1024 rows make 256 KiB (counting the open width as 1 would give 16384).
+    expect(result.report.latency?.batchSize).toBe(1024);
+  });
+
+  it('refuses a batch size larger than memory allows, with what to do about it', async () => {
+    const model = join(dir, 'open-width-large.onnx');
+    await writeModel(model, identityModel({ dtype: 'FP32', shape: ['batch', 'width'] }));
+    const folder = join(dir, 'huge');
+    await mkdir(folder, { recursive: true });
+    // Headers alone: a million rows of 32 KiB, which no batch of them all fits in memory.
+    await writeFile(join(folder, 'X.npy'), npyHeader('<f4', [1 << 20, 1 << 13]));
+    await writeFile(join(folder, 'label.npy'), npyHeader('<i8', [1 << 20]));
+    const error = await failure({ model, fixtures: folder, task: 'classification', batchSize: 1 << 20 });
+    expect(error.code).toBe('EVALUATE_OPTIONS_INVALID');
+    expect(error.message).toMatch(/A batch of 1048576 rows .* more memory than this process can hold/);
+    expect(error.hint).toMatch(/smaller batch-size/);
+  });
+
   it('gives the smoke run of validate its first rows', async () => {
     const result = await validate(
       { model: `${models}/iris-v1/model.onnx`, fixtures: `${npy}/iris.npz`, reportPath: join(dir, 'validate.json') },
