@@ -168,11 +168,25 @@ async function hashFile(hash: Hash, path: string): Promise<void> {
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
 }
 
+/** How many graph fields the model message holds: protobuf merges repeated ones, decodeModel keeps the last. */
+function graphFields(bytes: Uint8Array): number {
+  const r = new WireReader(bytes, 'ONNX model');
+  let graphs = 0;
+  while (!r.done) {
+    const { field, wireType } = r.tag();
+    if (field === 7 && wireType === WireType.LEN) graphs++;
+    r.skip(wireType);
+  }
+  return graphs;
+}
+
 /**
  * digestModel for a model already read and decoded: when no tensor keeps its data outside the file, the
- * digest is the hash of these bytes, with no second read.
+ * digest is the hash of these bytes, with no second read. A file whose graph comes in several fields is
+ * more than the decoded model shows, so it takes the full path.
  */
 export async function digestReadModel(file: string, model: OnnxModel, bytes: Uint8Array): Promise<string> {
+  if (graphFields(bytes) > 1) return digestModel(file);
   for (const { tensor } of allTensors(model.graph)) {
     if (tensor.storage === 'external') return digestModel(file);
   }

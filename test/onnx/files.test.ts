@@ -152,6 +152,27 @@ describe('digestModel', () => {
     expect(await digestModel(folder)).not.toBe(digest);
   });
 
+  it('digests a model already read like one read again, when its graph comes in two fields', async () => {
+    // Protobuf merges a repeated message field; decoding keeps the last graph, the digest sees both.
+    const folder = join(dir, 'two-graphs');
+    await mkdir(folder, { recursive: true });
+    const external = encodeModel(
+      externalSpec([{ name: 'A', elemType: ElemType.FLOAT, dims: [4], external: { location: 'w.bin' } }]),
+    );
+    const plain = encodeModel(
+      externalSpec([{ name: 'A', elemType: ElemType.FLOAT, dims: [4], data: Float32Array.from([1, 2, 3, 4]) }]),
+    );
+    const bytes = new Uint8Array([...external, ...plain]);
+    await writeFile(join(folder, 'model.onnx'), bytes);
+    await writeFile(join(folder, 'w.bin'), new Float32Array([5, 6, 7, 8]));
+    const read = await readModelFile(folder);
+    const digest = await digestModel(folder);
+    expect(digest).not.toBe(`sha256:${sha256(bytes)}`);
+    expect(await digestReadModel(read.path, read.model, read.bytes)).toBe(digest);
+    await rm(join(folder, 'w.bin'));
+    expect((await errorOf(digestReadModel(read.path, read.model, read.bytes))).code).toBe('ONNX_EXTERNAL_DATA');
+  });
+
   it('refuses a missing external file and a location outside the model folder', async () => {
     const folder = join(dir, 'external-bad');
     await writeModel(
