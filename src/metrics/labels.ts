@@ -42,8 +42,12 @@ export class LabelSpace {
     for (let r = 0; r < count; r++) {
       const v = values[r * stride];
       const i = v | 0;
-      into[r] =
-        i === v && i >= 0 && i < this.names.length ? i : Number.isInteger(v) ? this.idOfIndex(v) : this.id(String(v));
+      into[r] = i === v && i >= 0 && i < this.names.length ? i : this.idOfNumber(v);
     }
+  }
+
+  /** The class of one number, as idsOf maps it. */
+  idOfNumber(value: number): number {
+    return Number.isInteger(value) ? this.idOfIndex(value) : this.id(String(value));
   }
 }

@@ -180,7 +180,7 @@ export function readClassBatch(
     } else {
       for (let r = 0; r < rows; r++) {
         const v = data[r * stride];
-        out.labels[r] = typeof v === 'string' ? labels.id(v) : labels.idOfIndex(toNumber(v));
+        out.labels[r] = typeof v === 'string' ? labels.id(v) : labels.idOfNumber(toNumber(v));
       }
     }
   } else {

@@ -7,6 +7,7 @@ import {
   planOutputs,
   readClassBatch,
   readValueBatch,
+  type OutputPlan,
 } from '../../src/metrics/predictions.js';
 import { labelDifferences, signatureDifferences } from '../../src/metrics/signature-check.js';
 import { autoBatchSize, RowBatchBuilder } from '../../src/runtime/row-batches.js';
@@ -134,6 +135,22 @@ describe('class ids of numbers', () => {
     batch.idsOf(values, 8, all);
     expect([...all]).toEqual([2, 0, 3, 5, 4, 3, 1, 2]);
     expect(batch.names.slice(5)).toEqual(['-1']);
+  });
+
+  it('maps a label output the same from a typed array and from a plain one', () => {
+    const plan: OutputPlan = { label: { name: 'label', datatype: 'FP32', shape: ['N'] }, fetch: ['label'] };
+    const classes = (data: Float32Array | number[]) => {
+      const labels = new LabelSpace(['a', 'b', 'c']);
+      const batch = readClassBatch(
+        plan,
+        { label: { datatype: 'FP32', shape: [3], data: data as Float32Array } },
+        3,
+        labels,
+      );
+      return [...batch.labels].map((id) => labels.names[id]);
+    };
+    expect(classes(Float32Array.from([0.5, 1.5, 2]))).toEqual(['0.5', '1.5', 'c']);
+    expect(classes([0.5, 1.5, 2])).toEqual(['0.5', '1.5', 'c']);
   });
 });
 
