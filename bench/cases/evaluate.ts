@@ -183,7 +183,21 @@ export async function cases(ctx: BenchContext) {
       baselineLabel:
         'raw onnxruntime-node as in throughput-npy; the project side is not modelship but the least evaluation written inline (read the arrays, run, confusion matrix, log loss): the ceiling for any evaluation in JavaScript',
       skip: missing,
-      setup: prepareWithBestBatch(label, prepare),
+      setup: async () => {
+        const prepared = await prepareWithBestBatch(label, prepare)();
+        // The floor must compute what evaluate does, or its ratio says nothing.
+        const least = await measureLeastEvaluation(prepared.model, prepared.fixtures, prepared.batch);
+        const { metrics } = (await evaluate({ ...prepared, progressIntervalMs: 0 }, silentLogger)).report;
+        if (
+          least.accuracy !== metrics.accuracy ||
+          Math.abs(least.logLoss - metrics.log_loss) > 1e-9 * metrics.log_loss
+        ) {
+          throw new Error(
+            `the inline evaluation disagrees with evaluate(): accuracy ${least.accuracy} vs ${metrics.accuracy}, log loss ${least.logLoss} vs ${metrics.log_loss}`,
+          );
+        }
+        return prepared;
+      },
       project: async ({ model, fixtures, batch }) =>
         (await measureLeastEvaluation(model, fixtures, batch)).rowsPerSecond,
       baseline: async ({ model, batch }) => (await measureRawOrtEvaluation(model, batch, rows)).rowsPerSecond,
