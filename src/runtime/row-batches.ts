@@ -43,24 +43,26 @@ const MAX_BATCH_BYTES = 16 << 20;
  */
 export function autoBatchSize(signature: Signature, rowBytes?: number): number {
   if (!hasBatchDimension(signature)) return 1;
-  let bytesPerRow = 0;
+  const row = rowBytes !== undefined ? { bytes: rowBytes, known: true } : signatureRowBytes(signature);
+  const powerOfTwo = (bytes: number) =>
+    2 ** Math.floor(Math.log2(Math.max(1, Math.floor(bytes / Math.max(1, row.bytes)))));
+  const rows = row.known
+    ? Math.min(MAX_BATCH_ROWS, Math.max(MIN_BATCH_ROWS, powerOfTwo(TARGET_BATCH_BYTES)))
+    : MIN_BATCH_ROWS;
+  return Math.max(32, Math.min(rows, powerOfTwo(MAX_BATCH_BYTES)));
+}
+
+/** Input bytes of one row as the signature tells them, and whether it tells them all. */
+function signatureRowBytes(signature: Signature): { bytes: number; known: boolean } {
+  let bytes = 0;
   let known = true;
   for (const input of signature.inputs) {
     const rest = input.shape.slice(1);
     if (rest.some(isVariable) || input.datatype === 'BYTES') known = false;
     const elements = rest.reduce<number>((n, d) => n * (isVariable(d) ? 1 : (d as number)), 1);
-    bytesPerRow += elements * (datatypeFromOip(input.datatype)?.bytes || 4);
+    bytes += elements * (datatypeFromOip(input.datatype)?.bytes || 4);
   }
-  if (rowBytes !== undefined) {
-    bytesPerRow = rowBytes;
-    known = true;
-  }
-  const powerOfTwo = (bytes: number) =>
-    2 ** Math.floor(Math.log2(Math.max(1, Math.floor(bytes / Math.max(1, bytesPerRow)))));
-  const rows = known
-    ? Math.min(MAX_BATCH_ROWS, Math.max(MIN_BATCH_ROWS, powerOfTwo(TARGET_BATCH_BYTES)))
-    : MIN_BATCH_ROWS;
-  return Math.max(32, Math.min(rows, powerOfTwo(MAX_BATCH_BYTES)));
+  return { bytes, known };
 }
 
 /** The nested shape of a JSON value: [] for a scalar, [n, ...] for arrays. */
